@@ -1,0 +1,45 @@
+# perfsec.selinux — developer entry points. README.md names two: `make demo` and `make test`.
+SHELL := /bin/bash
+export LC_ALL := C.UTF-8
+export ANSIBLE_FORCE_COLOR := 0
+VENV := $(CURDIR)/.venv
+COMPAT := $(CURDIR)/.venv-compat
+export PATH := $(VENV)/bin:$(PATH)
+
+.PHONY: setup test lint yamllint ansible-lint sanity unit compat molecule demo build clean
+
+setup:
+	./scripts/setup.sh
+
+## The whole test suite (what .ci/run calls after `make setup`).
+test:
+	./scripts/test.sh
+
+lint: yamllint ansible-lint
+
+yamllint:
+	$(VENV)/bin/yamllint -s .
+
+ansible-lint:
+	./scripts/ansible-lint.sh
+
+sanity:
+	./scripts/sanity.sh
+
+unit:
+	./scripts/unit.sh
+
+compat:
+	./scripts/compat.sh
+
+molecule:
+	./scripts/molecule.sh
+
+demo:
+	./scripts/demo.sh
+
+build:
+	$(VENV)/bin/ansible-galaxy collection build --force --output-path build/
+
+clean:
+	rm -rf build .cache/molecule tests/output
