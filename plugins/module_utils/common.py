@@ -1,0 +1,67 @@
+# -*- coding: utf-8 -*-
+# Copyright: perfsec.selinux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Small shared readers used by every perfsec.selinux module.
+
+Everything here takes an optional root (``proc_root``, ``sys_root``, ``root``) so the
+unit tests can point it at fixture trees. Python 3.6 compatible.
+"""
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import os
+import re
+
+PROC_ROOT = '/proc'
+SELINUXFS = '/sys/fs/selinux'
+
+SYSCTL_NAME_RE = re.compile(r'^[a-z0-9_]+(\.[a-z0-9_]+)+$')
+
+
+def read_text(path, default=None):
+    """Return the stripped content of a small text file, or ``default`` when unreadable."""
+    try:
+        with open(path, 'r') as f:
+            return f.read().strip()
+    except (IOError, OSError):
+        return default
+
+
+def read_int(path, default=None):
+    value = read_text(path)
+    if value is None:
+        return default
+    try:
+        return int(value.split()[0])
+    except (ValueError, IndexError):
+        return default
+
+
+def sysctl_path(name, proc_root=PROC_ROOT):
+    """Path under /proc/sys for a dotted sysctl name; raises ValueError on a bad name."""
+    if not SYSCTL_NAME_RE.match(name or ''):
+        raise ValueError('invalid sysctl name %r' % (name,))
+    return os.path.join(proc_root, 'sys', *name.split('.'))
+
+
+def read_sysctl(name, proc_root=PROC_ROOT, default=None):
+    """Integer value of a sysctl (first field), or ``default`` when absent/unreadable."""
+    return read_int(sysctl_path(name, proc_root), default)
+
+
+def in_container(proc_root=PROC_ROOT, root='/'):
+    """Best-effort container detection (systemd's and podman/docker's markers)."""
+    if os.path.exists(os.path.join(root, 'run/.containerenv')) or \
+            os.path.exists(os.path.join(root, '.dockerenv')):
+        return True
+    env = read_text(os.path.join(proc_root, '1/environ'), '') or ''
+    if 'container=' in env.replace('\0', '\n'):
+        return True
+    return read_text(os.path.join(root, 'run/systemd/container')) is not None
+
+
+def kernel_version(proc_root=PROC_ROOT):
+    """(major, minor) of the running kernel, or None."""
+    rel = read_text(os.path.join(proc_root, 'sys/kernel/osrelease'))
+    m = re.match(r'^(\d+)\.(\d+)', rel or '')
+    return (int(m.group(1)), int(m.group(2))) if m else None
