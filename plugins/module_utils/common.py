@@ -65,3 +65,24 @@ def kernel_version(proc_root=PROC_ROOT):
     rel = read_text(os.path.join(proc_root, 'sys/kernel/osrelease'))
     m = re.match(r'^(\d+)\.(\d+)', rel or '')
     return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def file_capabilities(module, path):
+    """File capabilities of ``path`` as getcap prints them (e.g. 'cap_perfmon,cap_syslog=ep').
+
+    Returns '' when the file carries none and None when getcap is not installed.
+    """
+    getcap = module.get_bin_path('getcap')
+    if not getcap or not os.path.exists(path):
+        return None
+    rc, out, err = module.run_command([getcap, path])
+    if rc != 0:
+        return None
+    # getcap prints "PATH CAPS" (libcap >= 2.41) or "PATH = CAPS" (older)
+    line = out.strip()
+    if not line:
+        return ''
+    rest = line[len(path):].strip() if line.startswith(path) else line.split(None, 1)[-1]
+    if rest.startswith('='):
+        rest = rest[1:].strip()
+    return rest

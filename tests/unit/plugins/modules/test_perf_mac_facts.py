@@ -1,0 +1,144 @@
+"""perf_mac_facts: fixture selinuxfs/procfs trees, and this real machine (SELinux off)."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from ansible_collections.perfsec.selinux.plugins.modules import perf_mac_facts as pmf
+from ansible_collections.perfsec.selinux.plugins.module_utils import selinuxfs
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+
+
+def _write(path, text):
+    if not os.path.isdir(os.path.dirname(path)):
+        os.makedirs(os.path.dirname(path))
+    with open(path, 'w') as f:
+        f.write(text)
+
+
+def make_selinuxfs(base, enforce=1, perf_event=True, perfmon=True):
+    fs = os.path.join(base, 'sys/fs/selinux')
+    _write(os.path.join(fs, 'enforce'), '%d' % enforce)
+    _write(os.path.join(fs, 'policyvers'), '33\n')
+    _write(os.path.join(fs, 'deny_unknown'), '1')
+    _write(os.path.join(fs, 'reject_unknown'), '0')
+    _write(os.path.join(fs, 'mls'), '1')
+    cap2 = ['mac_override', 'syslog', 'wake_alarm', 'block_suspend', 'audit_read']
+    if perfmon:
+        cap2 += ['perfmon', 'bpf']
+    for p in cap2:
+        _write(os.path.join(fs, 'class/capability2/perms', p), '1')
+    if perf_event:
+        for i, p in enumerate(selinuxfs.PERF_EVENT_PERMS):
+            _write(os.path.join(fs, 'class/perf_event/perms', p), str(i + 1))
+        _write(os.path.join(fs, 'class/perf_event/index'), '120')
+    return fs
+
+
+def make_proc(base, paranoid='2', release='5.3.7-301.fc31.x86_64'):
+    proc = os.path.join(base, 'proc')
+    _write(os.path.join(proc, 'sys/kernel/perf_event_paranoid'), paranoid + '\n')
+    _write(os.path.join(proc, 'sys/kernel/perf_event_mlock_kb'), '516\n')
+    _write(os.path.join(proc, 'sys/kernel/osrelease'), release + '\n')
+    _write(os.path.join(proc, '1/environ'), 'HOME=/\0TERM=linux\0')
+    return proc
+
+
+@pytest.mark.parametrize('enforce,mode', [(1, 'enforcing'), (0, 'permissive')])
+def test_fixture_fedora34_like(tmp_path, enforce, mode):
+    base = str(tmp_path)
+    fs = make_selinuxfs(base, enforce=enforce)
+    conf = os.path.join(base, 'etc/selinux/config')
+    _write(conf, '# comment\nSELINUX=%s # trailing\nSELINUXTYPE=targeted\n' % mode)
+    facts = pmf.gather_selinux(fs, conf, base)
+    assert facts['status'] == 'enabled'
+    assert facts['mode'] == mode and facts['config_mode'] == mode
+    assert facts['policy_type'] == 'targeted'
+    assert facts['perf_event_class'] is True
+    assert facts['perf_event_perms'] == ['cpu', 'kernel', 'open', 'read', 'tracepoint', 'write']
+    assert facts['perfmon'] is True and facts['bpf'] is True
+    assert facts['deny_unknown'] is True and facts['reject_unknown'] is False
+    assert facts['policyvers'] == 33
+    assert facts['autorelabel_pending'] is False
+
+
+def test_fixture_fedora31_like_pending_relabel(tmp_path):
+    base = str(tmp_path)
+    fs = make_selinuxfs(base, enforce=0, perf_event=False, perfmon=False)
+    conf = os.path.join(base, 'etc/selinux/config')
+    _write(conf, 'SELINUX=permissive\nSELINUXTYPE=targeted\n')
+    _write(os.path.join(base, '.autorelabel'), '')
+    facts = pmf.gather_selinux(fs, conf, base)
+    assert facts['perf_event_class'] is False and facts['perf_event_perms'] == []
+    assert facts['perfmon'] is False
+    assert facts['autorelabel_pending'] is True
+
+
+def test_fixture_disabled_and_absent(tmp_path):
+    base = str(tmp_path)
+    conf = os.path.join(base, 'etc/selinux/config')
+    facts = pmf.gather_selinux(os.path.join(base, 'nofs'), conf, base)
+    assert facts['status'] == 'absent' and facts['enabled'] is False and facts['mode'] == 'disabled'
+    _write(conf, 'SELINUX=disabled\n')
+    facts = pmf.gather_selinux(os.path.join(base, 'nofs'), conf, base)
+    assert facts['status'] == 'disabled' and facts['config_mode'] == 'disabled'
+    assert facts['policy_type'] is None
+
+
+def test_fixture_kernel(tmp_path):
+    proc = make_proc(str(tmp_path), paranoid='-1')
+    facts = pmf.gather_kernel(proc, str(tmp_path))
+    assert facts['perf_event_paranoid'] == -1
+    assert facts['perf_event_mlock_kb'] == 516
+    assert facts['perf_event_max_sample_rate'] is None
+    assert facts['cap_perfmon'] is False  # 5.3 < 5.8
+    assert facts['container'] is False
+    _write(os.path.join(proc, '1/environ'), 'container=podman\0')
+    assert pmf.gather_kernel(proc, str(tmp_path))['container'] is True
+
+
+# ---- this real machine: SELinux is off in its kernel -------------------------------------
+
+def _run_module_on_localhost(check=False):
+    """Run the module through ansible-core against localhost; return its facts."""
+    env = dict(os.environ, LC_ALL='C.UTF-8',
+               ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, 'build', 'collections'),
+               ANSIBLE_LOAD_CALLBACK_PLUGINS='1', ANSIBLE_STDOUT_CALLBACK='json',
+               ANSIBLE_LOCALHOST_WARNING='0', ANSIBLE_INVENTORY_UNPARSED_WARNING='0')
+    ansible = os.path.join(os.path.dirname(sys.executable), 'ansible')
+    if not os.path.exists(ansible):
+        pytest.skip('ansible is not installed in this lane (%s)' % sys.executable)
+    cmd = [ansible, 'localhost', '-i', 'localhost,', '-c', 'local', '-m', 'perfsec.selinux.perf_mac_facts',
+           '-e', 'ansible_python_interpreter=%s' % sys.executable]
+    if check:
+        cmd.append('--check')
+    out = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         universal_newlines=True, check=False)
+    assert out.returncode == 0, out.stdout + out.stderr
+    result = json.loads(out.stdout)['plays'][0]['tasks'][0]['hosts']['localhost']
+    assert result['changed'] is False
+    return result['ansible_facts']['perfsec']
+
+
+@pytest.mark.skipif(os.path.exists('/sys/fs/selinux/enforce'), reason='this host has SELinux enabled')
+@pytest.mark.parametrize('check', [False, True])
+def test_real_machine_without_selinux(check):
+    facts = _run_module_on_localhost(check)
+    se = facts['selinux']
+    assert se['enabled'] is False and se['mode'] == 'disabled'
+    # setup installs selinux-policy-default, which writes /etc/selinux/config
+    expected = 'disabled' if os.path.exists('/etc/selinux/config') else 'absent'
+    assert se['status'] == expected
+    assert se['perf_event_class'] is False
+    assert facts['kernel']['release'] == os.uname()[2]
+    with open('/proc/sys/kernel/perf_event_paranoid') as f:
+        assert facts['kernel']['perf_event_paranoid'] == int(f.read())
+    perf = shutil.which('perf')
+    assert facts['perf']['path'] == perf
+    if perf:
+        assert facts['perf']['real_path'] == os.path.realpath(perf)
+        assert facts['perf']['capabilities'] == ''  # Debian ships perf without file caps
