@@ -1,0 +1,430 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: perfsec.selinux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: perf_paranoid
+short_description: Set kernel.perf_event_paranoid and the other perf_event sysctls, persistently
+version_added: 0.1.0
+description:
+  - Sets C(kernel.perf_event_paranoid) and optionally C(kernel.perf_event_mlock_kb),
+    C(kernel.perf_event_max_sample_rate) and C(kernel.perf_cpu_time_max_percent) at runtime
+    through C(/proc/sys) and persistently in one sysctl.d drop-in file.
+  - Finds the other sysctl.d files and C(/etc/sysctl.conf) entries that set the same keys to
+    other values and would win at boot (systemd-sysctl applies files sorted by basename, the
+    last one wins; procps C(sysctl --system) applies C(/etc/sysctl.conf) last), reports them
+    and can comment them out.
+  - Levels 3 and 4 exist only in Debian/Ubuntu kernels. The running kernel's support is
+    detected without writing anything (a probe write would change the host and proves
+    nothing, because upstream kernels accept any integer). It looks for
+    C(CONFIG_SECURITY_PERF_EVENTS_RESTRICT) in C(/proc/config.gz) or C(/boot/config-RELEASE),
+    for the kernel build string in C(/proc/sys/kernel/version) (Debian gives 3, Ubuntu 3 and 4),
+    and for a current value of 3 or 4.
+author:
+  - perfsec.selinux contributors
+options:
+  level:
+    description:
+      - The C(kernel.perf_event_paranoid) level. C(-1), C(0), C(1) and C(2) work on every
+        kernel; C(3) and C(4) only where the running kernel gives them a meaning (see
+        O(assume_level_supported)).
+      - When omitted, the paranoid level is left alone and only the other options are managed.
+    type: int
+  persist:
+    description:
+      - Write the values to O(dropin) so that they survive a reboot.
+    type: bool
+    default: true
+  runtime:
+    description:
+      - Apply the values now through C(/proc/sys).
+    type: bool
+    default: true
+  dropin:
+    description:
+      - The drop-in file written when O(persist=true). Files are applied sorted by basename
+        and the last one wins, so the default sorts after Debian's and Fedora's
+        C(99-sysctl.conf) link to C(/etc/sysctl.conf).
+    type: path
+    default: /etc/sysctl.d/99-zz-perfsec-perf.conf
+  comment_out_overrides:
+    description:
+      - Comment out the entries that would override the drop-in at boot (as
+        ComplianceAsCode's sysctl remediation does). Files under C(/etc) and C(/run) are
+        edited in place; a vendor file under C(/usr/lib/sysctl.d), C(/lib/sysctl.d) or
+        C(/usr/local/lib/sysctl.d) is shadowed by a copy with the entry commented out in
+        C(/etc/sysctl.d) under the same name.
+      - When V(false), overriding entries are only reported (RV(overriding)) with a warning.
+      - Only used with O(persist=true).
+    type: bool
+    default: false
+  mlock_kb:
+    description:
+      - C(kernel.perf_event_mlock_kb), KiB of ring buffer each user may lock (0..2097151).
+    type: int
+  max_sample_rate:
+    description:
+      - C(kernel.perf_event_max_sample_rate), samples per second (at least 1). The kernel
+        refuses to change it while C(kernel.perf_cpu_time_max_percent) is 0 or 100.
+    type: int
+  cpu_time_max_percent:
+    description:
+      - C(kernel.perf_cpu_time_max_percent), 0..100; 0 and 100 disable sample throttling.
+    type: int
+  assume_level_supported:
+    description:
+      - Accept O(level=3) or O(level=4) even when the detection finds no evidence that the
+        running kernel knows the level (for example a custom kernel without its config in
+        C(/boot) or C(/proc/config.gz)). An upstream kernel accepts the value but treats it
+        as 2.
+    type: bool
+    default: false
+  skip_unsupported:
+    description:
+      - In a container, or where C(/proc/sys) is read-only, return C(skipped) instead of
+        failing. Only relevant with O(runtime=true).
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+notes:
+  - The perf_event sysctls are not namespaced, so run this against hosts, not containers.
+seealso:
+  - name: Perf events and tool security
+    description: The kernel admin-guide page about perf_event_paranoid and CAP_PERFMON.
+    link: https://www.kernel.org/doc/html/latest/admin-guide/perf-security.html
+  - name: sysctl.d(5)
+    description: Configuration directories and precedence.
+    link: https://www.freedesktop.org/software/systemd/man/latest/sysctl.d.html
+'''
+
+EXAMPLES = r'''
+- name: Let unprivileged users profile their own processes (user space only)
+  perfsec.selinux.perf_paranoid:
+    level: 2
+
+- name: Same, and disable sysctl.conf / sysctl.d entries that would undo it at boot
+  perfsec.selinux.perf_paranoid:
+    level: 2
+    comment_out_overrides: true
+
+- name: Debian's default, only in the drop-in (applied at next boot)
+  perfsec.selinux.perf_paranoid:
+    level: 3
+    runtime: false
+
+- name: Bigger ring buffers and a lower sample rate
+  perfsec.selinux.perf_paranoid:
+    level: 1
+    mlock_kb: 2064
+    max_sample_rate: 10000
+    cpu_time_max_percent: 25
+'''
+
+RETURN = r'''
+previous:
+  description: Runtime values before the task, by sysctl name (keys managed by the task).
+  returned: always
+  type: dict
+  sample: {"kernel.perf_event_paranoid": 3}
+current:
+  description: Runtime values after the task (in check mode, what they would be).
+  returned: always
+  type: dict
+  sample: {"kernel.perf_event_paranoid": 2}
+level:
+  description: The paranoid level requested, or the current one when O(level) is omitted.
+  returned: always
+  type: int
+  sample: 2
+level_meaning:
+  description: What RV(level) means.
+  returned: always
+  type: str
+level_meanings:
+  description: Meaning of every paranoid level, by level (as strings).
+  returned: always
+  type: dict
+supported_levels:
+  description: Paranoid levels the running kernel gives a meaning to.
+  returned: always
+  type: list
+  elements: int
+  sample: [-1, 0, 1, 2, 3]
+level_evidence:
+  description: Why levels 3/4 are considered supported.
+  returned: always
+  type: list
+  elements: str
+dropin:
+  description: Path of the drop-in file (written or, with O(persist=false), not touched).
+  returned: always
+  type: str
+  sample: /etc/sysctl.d/99-zz-perfsec-perf.conf
+dropin_changed:
+  description: Whether the drop-in was (or would be) written.
+  returned: always
+  type: bool
+runtime_changed:
+  description: Sysctl names whose runtime value was (or would be) changed.
+  returned: always
+  type: list
+  elements: str
+overriding:
+  description:
+    - Entries in other files that set the same keys to other values and would beat the
+      drop-in at boot, found before any change.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    path:
+      description: The file.
+      type: str
+    line:
+      description: Line number.
+      type: int
+    key:
+      description: Sysctl name.
+      type: str
+    value:
+      description: The value it sets.
+      type: str
+    reason:
+      description: Why it wins over the drop-in.
+      type: str
+overriding_files:
+  description: Distinct files of RV(overriding).
+  returned: always
+  type: list
+  elements: str
+commented_out:
+  description: Files changed (or that would be) to disable overriding entries.
+  returned: always
+  type: list
+  elements: str
+boot_values:
+  description: Values the keys get at boot from the config files once the task is done.
+  returned: always
+  type: dict
+skipped:
+  description: True when the host cannot be managed and O(skip_unsupported=true).
+  returned: when skipped
+  type: bool
+'''
+
+import os
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.perfsec.selinux.plugins.module_utils.common import (
+    PROC_ROOT, in_container,
+)
+from ansible_collections.perfsec.selinux.plugins.module_utils import sysctl as sc
+
+# Overridable for the unit tests (fixture trees instead of this host).
+ROOT = '/'
+
+
+def _option_values(params):
+    return [(key, params[opt]) for opt, key in sc.OPTION_KEYS if params.get(opt) is not None]
+
+
+def plan(params, proc_root=PROC_ROOT, root='/', container=None):
+    """Decide everything without changing anything.
+
+    Returns a dict (the module result, plus ``files`` to write and ``writes`` to do) or
+    raises sc.SysctlError with the message to fail with.
+    """
+    errors = sc.validate(params)
+    if errors:
+        raise sc.SysctlError('; '.join(errors))
+    wanted = _option_values(params)
+    if not wanted:
+        raise sc.SysctlError('nothing to do: set level and/or mlock_kb, max_sample_rate, '
+                             'cpu_time_max_percent')
+    result = {'skipped': False}
+    if params['runtime']:
+        if container is None:
+            container = in_container(proc_root, root)
+        if container:
+            result['skipped'] = True
+            result['msg'] = ('this looks like a container: kernel.perf_event_* are host-wide and '
+                             'cannot be set from here. Run the task on the host, or set '
+                             'runtime=false to only write the drop-in.')
+            return result
+
+    previous = {}
+    for key, _value in wanted:
+        previous[key] = sc.read_value(key, proc_root)   # SysctlError for unknown names
+    levels, evidence = sc.supported_levels(proc_root, root)
+    level = params.get('level')
+    if level is not None and level not in levels and not params['assume_level_supported']:
+        raise sc.SysctlError(
+            'level %d is not supported by the running kernel (supported: %s; levels 3/4 come '
+            'from Debian/Ubuntu kernel patches and no evidence of them was found in '
+            '/proc/config.gz, /boot/config-*, /proc/sys/kernel/version or the current '
+            'value). Use level 2 (the upstream default), or set assume_level_supported=true '
+            'if you know this kernel has the patch.' % (level, ', '.join(str(x) for x in levels)))
+    if params.get('max_sample_rate') is not None:
+        pct = params.get('cpu_time_max_percent')
+        if pct is None:
+            pct = sc.read_value(sc.CPU_TIME_MAX_PERCENT, proc_root)
+        if pct in (0, 100) and params['runtime'] and \
+                previous[sc.MAX_SAMPLE_RATE] != params['max_sample_rate']:
+            raise sc.SysctlError(
+                'the kernel refuses to change perf_event_max_sample_rate while '
+                'perf_cpu_time_max_percent is %d (throttling disabled): also set '
+                'cpu_time_max_percent to 1..99' % pct)
+
+    writes = [(k, v) for k, v in wanted if previous[k] != v] if params['runtime'] else []
+    current = dict(previous)
+    for k, v in writes:
+        current[k] = v
+
+    files = []
+    dropin = params['dropin']
+    wanted_map = dict((k, str(v)) for k, v in wanted)
+    overriding = sc.overriding_entries(wanted_map, dropin, root)
+    if params['persist']:
+        real = sc.rooted(root, dropin)
+        try:
+            with open(real, 'r') as f:
+                before = f.read()
+        except (IOError, OSError):
+            before = None
+        after = sc.render_dropin(wanted)
+        if before != after:
+            files.append({'path': dropin, 'real': real, 'before': before or '', 'after': after,
+                          'shadows': None})
+        if params['comment_out_overrides'] and overriding:
+            files.extend(sc.comment_out_plan(overriding, dropin, root))
+
+    result.update({
+        'previous': previous,
+        'current': current,
+        'level': level if level is not None else previous.get(sc.PARANOID,
+                                                              sc.read_value(sc.PARANOID, proc_root)),
+        'supported_levels': levels,
+        'level_evidence': evidence,
+        'level_meanings': dict((str(k), v) for k, v in sorted(sc.LEVEL_MEANINGS.items())),
+        'dropin': dropin,
+        'dropin_changed': any(f['path'] == dropin for f in files),
+        'runtime_changed': [k for k, _v in writes],
+        'overriding': [dict((x, e[x]) for x in ('path', 'line', 'key', 'value', 'reason'))
+                       for e in overriding],
+        'overriding_files': sorted(set(e['path'] for e in overriding)),
+        'commented_out': [f['shadows'] or f['path'] for f in files if f['path'] != dropin],
+        'files': files,
+        'writes': writes,
+    })
+    result['level_meaning'] = sc.level_meaning(result['level'])
+    return result
+
+
+def predicted_boot_values(result, params, root):
+    """Boot values (systemd order) once the planned file changes are made."""
+    keys = [k for k, _v in _option_values(params)]
+    return sc.boot_values(keys, root, dict((f['path'], f['after']) for f in result['files']))
+
+
+def write_file(module, path, content):
+    """Atomic write keeping mode/owner/SELinux context of an existing file."""
+    dirname = os.path.dirname(path)
+    if not os.path.isdir(dirname):
+        os.makedirs(dirname, 0o755)
+    fd, tmp = tempfile.mkstemp(prefix='.perfsec-', dir=dirname)
+    with os.fdopen(fd, 'w') as f:
+        f.write(content)
+    if not os.path.exists(path):
+        os.chmod(tmp, 0o644)
+    module.atomic_move(tmp, path)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            level=dict(type='int'),
+            persist=dict(type='bool', default=True),
+            runtime=dict(type='bool', default=True),
+            dropin=dict(type='path', default=sc.DEFAULT_DROPIN),
+            comment_out_overrides=dict(type='bool', default=False),
+            mlock_kb=dict(type='int'),
+            max_sample_rate=dict(type='int'),
+            cpu_time_max_percent=dict(type='int'),
+            assume_level_supported=dict(type='bool', default=False),
+            skip_unsupported=dict(type='bool', default=False),
+        ),
+        required_one_of=[('level', 'mlock_kb', 'max_sample_rate', 'cpu_time_max_percent')],
+        supports_check_mode=True,
+    )
+    p = module.params
+    proc_root = PROC_ROOT
+    root = ROOT
+    if not p['dropin'].startswith('/'):
+        module.fail_json(msg='dropin must be an absolute path, e.g. /etc/sysctl.d/99-zz-perfsec-perf.conf')
+    try:
+        result = plan(p, proc_root, root)
+    except sc.SysctlError as e:
+        module.fail_json(msg=str(e))
+
+    if result['skipped']:
+        if p['skip_unsupported']:
+            module.exit_json(changed=False, skipped=True, msg=result['msg'])
+        module.fail_json(msg=result['msg'] + ' (or set skip_unsupported=true)')
+
+    if result['writes'] and p['runtime'] and sc.proc_sys_readonly(proc_root):
+        msg = ('/proc/sys is read-only here (container or read-only mount): cannot set %s. '
+               'Run the task on the host, set runtime=false to only persist, or '
+               'skip_unsupported=true.' % ', '.join(k for k, _v in result['writes']))
+        if p['skip_unsupported']:
+            module.exit_json(changed=False, skipped=True, msg=msg)
+        module.fail_json(msg=msg)
+
+    changed = bool(result['files'] or result['writes'])
+    diff = [{'before_header': f['path'] if f['before'] else '%s (absent)' % f['path'],
+             'after_header': f['path'], 'before': f['before'], 'after': f['after']}
+            for f in result['files']]
+    for k, v in result['writes']:
+        diff.append({'before_header': 'runtime %s' % k, 'after_header': 'runtime %s' % k,
+                     'before': '%s\n' % result['previous'][k], 'after': '%s\n' % v})
+
+    boot = predicted_boot_values(result, p, root)
+    if result['overriding'] and not (p['persist'] and p['comment_out_overrides']):
+        module.warn('%s set %s to other values and win over %s at boot (%s); set '
+                    'comment_out_overrides=true to disable them'
+                    % (', '.join(result['overriding_files']),
+                       ', '.join(sorted(set(e['key'] for e in result['overriding']))),
+                       p['dropin'], '; '.join(sorted(set(e['reason'] for e in result['overriding'])))))
+
+    if not module.check_mode:
+        try:
+            for f in result['files']:
+                write_file(module, f['real'], f['after'])
+            for k, v in result['writes']:
+                sc.write_value(k, v, proc_root)
+        except sc.SysctlError as e:
+            module.fail_json(msg=str(e), changed=bool(result['files']))
+        except (IOError, OSError) as e:
+            module.fail_json(msg='cannot write %s: %s; check that the file system is writable'
+                             % (getattr(e, 'filename', ''), e))
+        for k, _v in _option_values(p):
+            result['current'][k] = sc.read_value(k, proc_root) if p['runtime'] else result['current'][k]
+
+    out = dict((k, v) for k, v in result.items() if k not in ('files', 'writes', 'skipped'))
+    out['boot_values'] = boot
+    if module._diff:
+        out['diff'] = diff
+    module.exit_json(changed=changed, **out)
+
+
+if __name__ == '__main__':
+    main()

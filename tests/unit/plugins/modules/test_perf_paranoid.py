@@ -1,0 +1,270 @@
+"""perf_paranoid: the whole module (main()) on temp /proc and sysctl.d trees.
+
+PROC_ROOT and ROOT of the module are pointed at tmp_path for every test, so this
+machine's /proc/sys and /etc are only ever read (the in-container test reads nothing).
+"""
+import json
+import os
+
+import pytest
+
+from ansible_collections.perfsec.selinux.plugins.modules import perf_paranoid as mod
+from ansible_collections.perfsec.selinux.plugins.module_utils import sysctl as sc
+
+
+
+def _write(path, text):
+    d = os.path.dirname(path)
+    if not os.path.isdir(d):
+        os.makedirs(d)
+    with open(path, 'w') as f:
+        f.write(text)
+
+
+def _read(path):
+    with open(path) as f:
+        return f.read()
+
+
+def make_root(base, files):
+    for path, text in files.items():
+        _write(os.path.join(base, path.lstrip('/')), text)
+    return base
+
+
+def make_proc(base, paranoid=2, version='#1 SMP PREEMPT_DYNAMIC'):
+    proc = os.path.join(base, 'proc')
+    vals = {'perf_event_paranoid': paranoid, 'perf_event_mlock_kb': 516,
+            'perf_event_max_sample_rate': 100000, 'perf_cpu_time_max_percent': 25}
+    for k, v in vals.items():
+        _write(os.path.join(proc, 'sys/kernel', k), '%s\n' % v)
+    _write(os.path.join(proc, 'sys/kernel/osrelease'), '6.1.0-test\n')
+    _write(os.path.join(proc, 'sys/kernel/version'), version + '\n')
+    return proc
+
+DROPIN = '/etc/sysctl.d/99-zz-perfsec-perf.conf'
+
+try:  # ansible-core >= 2.19
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # 2.16 (the Python 3.6/3.7 lanes)
+    import contextlib
+    from ansible.module_utils import basic
+    from ansible.module_utils.common.text.converters import to_bytes
+
+    @contextlib.contextmanager
+    def patch_module_args(args):
+        old = basic._ANSIBLE_ARGS
+        basic._ANSIBLE_ARGS = to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': args}))
+        try:
+            yield
+        finally:
+            basic._ANSIBLE_ARGS = old
+
+
+def _clear_warnings():
+    # warnings accumulate in a module-global of ansible; each main() here is one "run"
+    from ansible.module_utils.common import warnings as w
+    w._global_warnings.clear()
+
+
+def _warnings(r):
+    return [str(x) for x in r.get('warnings', [])]
+
+
+@pytest.fixture
+def host(tmp_path, monkeypatch):
+    base = str(tmp_path)
+    proc = make_proc(base, paranoid=3, version='#1 SMP PREEMPT_DYNAMIC Debian 6.1.158-1')
+    _write(os.path.join(proc, '1/environ'), 'HOME=/\0TERM=linux\0')
+    _write(os.path.join(proc, 'self/mountinfo'),
+           '22 1 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw\n')
+    make_root(base, {'/etc/sysctl.conf': '# sysctl.conf\n'})
+    os.makedirs(os.path.join(base, 'etc/sysctl.d'))
+    os.symlink('../sysctl.conf', os.path.join(base, 'etc/sysctl.d/99-sysctl.conf'))
+    _clear_warnings()
+    monkeypatch.setattr(mod, 'PROC_ROOT', proc)
+    monkeypatch.setattr(mod, 'ROOT', base)
+    return {'base': base, 'proc': proc}
+
+
+def run(capsys, check=False, diff=True, **args):
+    _clear_warnings()
+    args = dict(args, _ansible_check_mode=check, _ansible_diff=diff)
+    with patch_module_args(args):
+        with pytest.raises(SystemExit):
+            mod.main()
+    out = capsys.readouterr().out
+    return json.loads(out)
+
+
+def paranoid(host):
+    return _read(os.path.join(host['proc'], 'sys/kernel/perf_event_paranoid')).strip()
+
+
+def dropin(host):
+    path = os.path.join(host['base'], DROPIN.lstrip('/'))
+    return _read(path) if os.path.exists(path) else None
+
+
+def test_set_level_persist_runtime_then_idempotent(host, capsys):
+    r = run(capsys, level=2)
+    assert r['changed'] is True and not r.get('failed')
+    assert r['previous'] == {sc.PARANOID: 3} and r['current'] == {sc.PARANOID: 2}
+    assert r['runtime_changed'] == [sc.PARANOID] and r['dropin_changed'] is True
+    assert r['dropin'] == DROPIN and r['boot_values'] == {sc.PARANOID: '2'}
+    assert r['level'] == 2 and 'kernel profiling' in r['level_meaning']
+    assert sorted(r['level_meanings']) == ['-1', '0', '1', '2', '3', '4']
+    assert r['supported_levels'] == [-1, 0, 1, 2, 3]
+    assert paranoid(host) == '2'
+    assert 'kernel.perf_event_paranoid = 2\n' in dropin(host)
+    assert r['diff'][0]['before'] == '' and 'kernel.perf_event_paranoid = 2' in r['diff'][0]['after']
+    assert r['diff'][1] == {'before_header': 'runtime ' + sc.PARANOID,
+                            'after_header': 'runtime ' + sc.PARANOID,
+                            'before': '3\n', 'after': '2\n'}
+    mode = os.stat(os.path.join(host['base'], DROPIN.lstrip('/'))).st_mode & 0o777
+    assert mode == 0o644
+    r2 = run(capsys, level=2)
+    assert r2['changed'] is False and r2['diff'] == [] and r2['runtime_changed'] == []
+
+
+def test_check_mode_changes_nothing(host, capsys):
+    r = run(capsys, check=True, level=1, mlock_kb=1024)
+    assert r['changed'] is True
+    assert r['current'] == {sc.PARANOID: 1, sc.MLOCK_KB: 1024}
+    assert r['previous'] == {sc.PARANOID: 3, sc.MLOCK_KB: 516}
+    assert paranoid(host) == '3' and dropin(host) is None
+    assert 'kernel.perf_event_mlock_kb = 1024' in r['diff'][0]['after']
+
+
+def test_persist_false_and_runtime_false(host, capsys):
+    r = run(capsys, level=2, persist=False)
+    assert r['changed'] is True and dropin(host) is None and paranoid(host) == '2'
+    r = run(capsys, level=1, runtime=False)
+    assert r['changed'] is True and paranoid(host) == '2'
+    assert 'kernel.perf_event_paranoid = 1' in dropin(host)
+    assert r['boot_values'] == {sc.PARANOID: '1'}
+
+
+def test_sysctl_conf_override_reported_then_commented(host, capsys):
+    conf = os.path.join(host['base'], 'etc/sysctl.conf')
+    _write(conf, '# local\nkernel.perf_event_paranoid = 1\n')
+    r = run(capsys, level=2)
+    # the default drop-in sorts after 99-sysctl.conf: it wins under systemd-sysctl, but
+    # procps' sysctl --system applies sysctl.conf last, so the entry is still reported
+    assert r['overriding_files'] == ['/etc/sysctl.conf']
+    assert r['overriding'][0]['value'] == '1' and r['overriding'][0]['line'] == 2
+    assert 'sysctl --system' in r['overriding'][0]['reason']
+    assert r['commented_out'] == [] and r['boot_values'] == {sc.PARANOID: '2'}
+    assert any('comment_out_overrides=true' in w for w in _warnings(r))
+    assert 'kernel.perf_event_paranoid = 1' in _read(conf)
+    r = run(capsys, level=2, comment_out_overrides=True)
+    assert r['changed'] is True and r['commented_out'] == ['/etc/sysctl.conf']
+    assert r['boot_values'] == {sc.PARANOID: '2'} and _warnings(r) == []
+    text = _read(conf)
+    assert '# perfsec.selinux: overridden by %s: kernel.perf_event_paranoid = 1' % DROPIN in text
+    assert os.path.islink(os.path.join(host['base'], 'etc/sysctl.d/99-sysctl.conf'))
+    r = run(capsys, level=2, comment_out_overrides=True)
+    assert r['changed'] is False and r['overriding'] == []
+
+
+def test_early_dropin_loses_to_sysctl_conf_at_boot(host, capsys):
+    _write(os.path.join(host['base'], 'etc/sysctl.conf'), 'kernel.perf_event_paranoid = 1\n')
+    r = run(capsys, level=2, dropin='/etc/sysctl.d/90-perfsec-perf.conf')
+    assert r['boot_values'] == {sc.PARANOID: '1'} and r['overriding_files'] == ['/etc/sysctl.conf']
+    assert 'sorts later' in r['overriding'][0]['reason'] or 'sysctl --system' in r['overriding'][0]['reason']
+    r = run(capsys, level=2, dropin='/etc/sysctl.d/90-perfsec-perf.conf', comment_out_overrides=True)
+    assert r['boot_values'] == {sc.PARANOID: '2'}
+
+
+def test_vendor_file_is_shadowed_not_edited(host, capsys):
+    vendor = os.path.join(host['base'], 'usr/lib/sysctl.d/zz-vendor.conf')
+    _write(vendor, 'kernel.perf_event_paranoid = 4\n')
+    r = run(capsys, level=2, comment_out_overrides=True)
+    assert r['commented_out'] == ['/usr/lib/sysctl.d/zz-vendor.conf']
+    assert _read(vendor) == 'kernel.perf_event_paranoid = 4\n'
+    shadow = _read(os.path.join(host['base'], 'etc/sysctl.d/zz-vendor.conf'))
+    assert shadow.startswith('# perfsec.selinux: overridden by')
+    assert r['boot_values'] == {sc.PARANOID: '2'}
+
+
+def test_other_knobs_and_order(host, capsys):
+    r = run(capsys, level=2, mlock_kb=2064, max_sample_rate=10000, cpu_time_max_percent=20)
+    assert r['changed'] is True
+    k = os.path.join(host['proc'], 'sys/kernel')
+    assert _read(os.path.join(k, 'perf_event_mlock_kb')) == '2064\n'
+    assert _read(os.path.join(k, 'perf_event_max_sample_rate')) == '10000\n'
+    assert _read(os.path.join(k, 'perf_cpu_time_max_percent')) == '20\n'
+    assert r['runtime_changed'] == [sc.PARANOID, sc.CPU_TIME_MAX_PERCENT, sc.MAX_SAMPLE_RATE,
+                                    sc.MLOCK_KB]
+
+
+def test_max_sample_rate_refused_while_throttling_disabled(host, capsys):
+    _write(os.path.join(host['proc'], 'sys/kernel/perf_cpu_time_max_percent'), '0\n')
+    r = run(capsys, max_sample_rate=5000)
+    assert r['failed'] is True and 'cpu_time_max_percent to 1..99' in r['msg']
+    r = run(capsys, max_sample_rate=5000, cpu_time_max_percent=10)
+    assert r['changed'] is True
+
+
+@pytest.mark.parametrize('args,words', [
+    ({'level': 7}, 'invalid level 7'),
+    ({'level': 2, 'cpu_time_max_percent': 150}, 'invalid cpu_time_max_percent 150'),
+    ({'level': 2, 'mlock_kb': -5}, 'invalid mlock_kb -5'),
+])
+def test_invalid_values_fail_once(host, capsys, args, words):
+    r = run(capsys, **args)
+    assert r['failed'] is True and words in r['msg']
+    assert paranoid(host) == '3' and dropin(host) is None
+
+
+def test_level_4_refused_on_debian_kernel(host, capsys):
+    r = run(capsys, level=4)
+    assert r['failed'] is True
+    assert 'level 4 is not supported by the running kernel (supported: -1, 0, 1, 2, 3' in r['msg']
+    assert 'assume_level_supported=true' in r['msg']
+    r = run(capsys, level=4, assume_level_supported=True)
+    assert r['changed'] is True and paranoid(host) == '4'
+
+
+def test_level_3_refused_on_upstream_kernel(host, capsys):
+    _write(os.path.join(host['proc'], 'sys/kernel/version'), '#1 SMP\n')
+    _write(os.path.join(host['proc'], 'sys/kernel/perf_event_paranoid'), '2\n')
+    r = run(capsys, level=3)
+    assert r['failed'] is True and 'level 3 is not supported' in r['msg']
+
+
+def test_unknown_sysctl_on_this_kernel(host, capsys):
+    os.remove(os.path.join(host['proc'], 'sys/kernel/perf_event_max_sample_rate'))
+    r = run(capsys, level=2, max_sample_rate=1000)
+    assert r['failed'] is True
+    assert r['msg'].startswith('unknown sysctl kernel.perf_event_max_sample_rate')
+    assert paranoid(host) == '3'
+
+
+def test_readonly_proc_sys_fails_or_skips(host, capsys):
+    _write(os.path.join(host['proc'], 'self/mountinfo'),
+           '22 1 0:21 / /proc rw shared:12 - proc proc rw\n'
+           '30 22 0:21 /sys /proc/sys ro,nosuid - proc proc rw\n')
+    r = run(capsys, level=2)
+    assert r['failed'] is True and '/proc/sys is read-only' in r['msg']
+    assert dropin(host) is None and paranoid(host) == '3'
+    r = run(capsys, level=2, skip_unsupported=True)
+    assert r['skipped'] is True and r['changed'] is False
+    # nothing to write at runtime: read-only /proc/sys does not matter
+    r = run(capsys, level=3)
+    assert r['changed'] is True and not r.get('failed')
+
+
+def test_container_fails_or_skips(host, capsys):
+    _write(os.path.join(host['base'], 'run/.containerenv'), '')
+    r = run(capsys, level=2)
+    assert r['failed'] is True and 'container' in r['msg'] and 'runtime=false' in r['msg']
+    r = run(capsys, level=2, skip_unsupported=True)
+    assert r['skipped'] is True and r['changed'] is False and paranoid(host) == '3'
+    r = run(capsys, level=2, runtime=False)
+    assert r['changed'] is True and paranoid(host) == '3' and dropin(host)
+
+
+def test_nothing_to_do_is_an_error(host, capsys):
+    r = run(capsys, persist=True)
+    assert r['failed'] is True and 'one of the following is required' in r['msg']
