@@ -1,0 +1,216 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: perfsec.selinux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: perf_policy_patch
+short_description: Add class perf_event and capability2 perfmon to a SELinux policy source tree
+version_added: "1.0.0"
+description:
+  - Edits the flask definitions (C(policy/flask/security_classes) and C(policy/flask/access_vectors))
+    of a prepared refpolicy or Fedora C(selinux-policy) source tree, e.g. the
+    C(rpmbuild/BUILD/selinux-policy-*) directory left by C(rpmbuild -bp), so the policy built from it
+    defines class C(perf_event) (C(open cpu kernel tracepoint read write)) and the capability2
+    permission C(perfmon).
+  - The files are parsed into their C(common)/C(class) blocks and the missing declarations are
+    inserted as new lines; everything else, comments included, is kept byte for byte. C(perfmon) goes
+    right after C(audit_read), in C(common cap2) or in C(class capability2), wherever the tree has it.
+    New classes are appended after the last class of both files, so they keep the same relative
+    order in both (the position Fedora 31's hand-made patch used).
+  - Idempotent, unlike C(patch -f)/C(patch --batch), which silently revert an already patched tree.
+  - A tree whose flask files do not parse is refused with the file and line, and nothing is written.
+options:
+  path:
+    description:
+      - Root of the policy source tree, the directory that holds C(policy/flask/).
+    type: path
+    required: true
+  perfmon:
+    description:
+      - Ensure the capability2 permission C(perfmon).
+    type: bool
+    default: true
+  perf_event:
+    description:
+      - Ensure class C(perf_event) with the permissions C(open cpu kernel tracepoint read write).
+    type: bool
+    default: true
+  extra_permissions:
+    description:
+      - 'More permissions to ensure in existing classes, as a mapping of class name to a list of
+        permission names (or a string of names separated by spaces or commas), e.g. C({capability2: [bpf]}).'
+      - A permission goes after the one requested before it (the first one for C(capability2) after
+        C(perfmon)), else at the end of the class's own permission block, or of its common when the
+        class only inherits one.
+    type: dict
+    default: {}
+  extra_classes:
+    description:
+      - More classes to ensure, as a mapping of class name to its list of permissions. A class that
+        exists already gets the missing permissions added.
+    type: dict
+    default: {}
+  patch_file:
+    description:
+      - Also write the equivalent unified diff (C(patch -p1) applies it from O(path)) to this file,
+        mode 0600. Written only when the tree needs a change; an already patched tree leaves it alone.
+    type: path
+notes:
+  - Check mode computes the change (and the diff) without writing anything.
+  - Supports diff mode (a unified diff per flask file).
+author:
+  - perfsec.selinux contributors
+'''
+
+EXAMPLES = r'''
+- name: Patch the tree prepared by rpmbuild -bp
+  perfsec.selinux.perf_policy_patch:
+    path: /root/rpmbuild/BUILD/selinux-policy-b86eaaf4dbcf2d51dd4432df7185c0eaf3cbcc02
+    patch_file: /root/rpmbuild/SOURCES/selinux-policy-perf-events-perfmon.patch
+
+- name: Also ensure capability2 bpf
+  perfsec.selinux.perf_policy_patch:
+    path: "{{ build_dir }}"
+    extra_permissions:
+      capability2: [bpf]
+'''
+
+RETURN = r'''
+added_permissions:
+  description: Permissions added to existing classes, and the block they went into.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"class": "capability2", "permission": "perfmon", "block": "common cap2"}]
+added_classes:
+  description: Classes added to both flask files, with their permissions.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"class": "perf_event", "permissions": ["open", "cpu", "kernel", "tracepoint", "read", "write"]}]
+changed_files:
+  description: Paths of the flask files that were (or, in check mode, would be) changed.
+  returned: always
+  type: list
+  elements: str
+  sample: ["/root/rpmbuild/BUILD/selinux-policy-x/policy/flask/access_vectors"]
+patch:
+  description: The unified diff of the change, as C(patch -p1) applies it from O(path); empty when none.
+  returned: always
+  type: str
+patch_file:
+  description: The path the diff was written to (or would be, in check mode).
+  returned: when O(patch_file) is set and the tree needed a change
+  type: str
+'''
+
+import os
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_native
+from ansible_collections.perfsec.selinux.plugins.module_utils.flask import (
+    FlaskError, default_requests, ensure, IDENT_RE)
+
+
+def _names(module, option, mapping):
+    """Normalise {class: [perm, ...] | "perm perm"} and validate every name."""
+    out = {}
+    for cls, perms in (mapping or {}).items():
+        if isinstance(perms, str):
+            perms = perms.replace(',', ' ').split()
+        if not isinstance(perms, (list, tuple)) or not perms:
+            module.fail_json(msg='%s: class %r needs a non-empty list of permission names' % (option, cls))
+        perms = [to_native(p) for p in perms]
+        for name in [cls] + perms:
+            if not IDENT_RE.match(to_native(name)):
+                module.fail_json(msg='%s: %r is not a valid SELinux class/permission name '
+                                     '(letters, digits, underscore)' % (option, name))
+        out[to_native(cls)] = perms
+    return out
+
+
+def _write(module, path, text):
+    """Write ``text`` to ``path`` atomically, keeping the file's mode (and line endings)."""
+    fd, tmp = tempfile.mkstemp(prefix='.perf_policy_patch.', dir=os.path.dirname(path))
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            f.write(text.encode('utf-8'))
+    except Exception:
+        os.unlink(tmp)
+        raise
+    module.atomic_move(tmp, path)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type='path', required=True),
+            perfmon=dict(type='bool', default=True),
+            perf_event=dict(type='bool', default=True),
+            extra_permissions=dict(type='dict', default={}),
+            extra_classes=dict(type='dict', default={}),
+            patch_file=dict(type='path'),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    extra_permissions = _names(module, 'extra_permissions', p['extra_permissions'])
+    extra_classes = _names(module, 'extra_classes', p['extra_classes'])
+    permissions, classes = default_requests(perfmon=p['perfmon'], perf_event=p['perf_event'],
+                                            extra_permissions=extra_permissions,
+                                            extra_classes=extra_classes)
+    if not os.path.isdir(p['path']):
+        module.fail_json(msg='path %s is not a directory: give the root of the prepared policy source tree '
+                             '(the directory holding policy/flask/, e.g. rpmbuild/BUILD/selinux-policy-*; '
+                             'run rpmbuild -bp first)' % p['path'])
+    try:
+        res = ensure(p['path'], permissions, classes)
+    except FlaskError as e:
+        module.fail_json(msg='cannot patch the flask files: %s. Nothing was changed; fix or re-extract the '
+                             'tree (rpmbuild -bp) and rerun.' % to_native(e),
+                         file=e.path, line=e.lineno, changed=False)
+
+    changed_files = [f for f in res['files'] if f['changed']]
+    result = dict(
+        changed=bool(changed_files),
+        added_permissions=res['added_permissions'],
+        added_classes=res['added_classes'],
+        changed_files=[f['path'] for f in changed_files],
+        patch=res['patch'],
+    )
+    if module._diff:
+        result['diff'] = [dict(before=f['before'], after=f['after'],
+                               before_header=f['path'], after_header=f['path'])
+                          for f in changed_files]
+    if changed_files and p['patch_file']:
+        result['patch_file'] = p['patch_file']
+    if module.check_mode or not changed_files:
+        module.exit_json(**result)
+
+    try:
+        if p['patch_file']:
+            pdir = os.path.dirname(os.path.abspath(p['patch_file']))
+            if not os.path.isdir(pdir):
+                module.fail_json(msg='directory %s for patch_file does not exist: create it or choose another '
+                                     'patch_file; the tree was not changed' % pdir)
+            old_umask = os.umask(0o077)
+            try:
+                _write(module, p['patch_file'], res['patch'])
+            finally:
+                os.umask(old_umask)
+            os.chmod(p['patch_file'], 0o600)
+        for f in changed_files:
+            _write(module, f['path'], f['after'])
+    except (IOError, OSError) as e:
+        module.fail_json(msg='cannot write %s: %s; check that the tree is writable by the remote user'
+                             % (getattr(e, 'filename', '') or p['path'], to_native(e)), **result)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
