@@ -25,7 +25,9 @@ description:
     for the kernel build string in C(/proc/sys/kernel/version) (Debian gives 3, Ubuntu 3 and 4),
     and for a current value of 3 or 4.
 author:
-  - perfsec.selinux contributors
+  - perfsec.selinux developers (@perfsec)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 options:
   level:
     description:
@@ -94,6 +96,9 @@ attributes:
     support: full
   diff_mode:
     support: full
+    details: The diff shows the drop-in and every commented-out file, plus the runtime values.
+  platform:
+    platforms: posix
 notes:
   - The perf_event sysctls are not namespaced, so run this against hosts, not containers.
 seealso:
