@@ -61,10 +61,11 @@ LEVEL_MEANINGS = {
        'without CAP_PERFMON',
     2: 'As 1, and disallow kernel profiling for users without CAP_PERFMON (upstream default): '
        'unprivileged users may only measure their own processes in user space',
-    3: 'Debian/Ubuntu kernel patch (CONFIG_SECURITY_PERF_EVENTS_RESTRICT): disallow all use '
-       'of perf_event_open() by users without CAP_SYS_ADMIN (Debian default)',
-    4: 'Ubuntu kernel: disallow all use of perf_event_open() by unprivileged users; '
-       'only CAP_PERFMON/CAP_SYS_ADMIN processes may open events (Ubuntu default)',
+    3: 'Debian/Ubuntu kernel patch (CONFIG_SECURITY_PERF_EVENTS_RESTRICT): perf_event_open() '
+       'is refused to every process without CAP_SYS_ADMIN, so CAP_PERFMON alone does not '
+       'help (Debian default)',
+    4: 'Ubuntu kernels: perf_event_open() is refused to unprivileged processes and '
+       'CAP_PERFMON alone does not help (Ubuntu default)',
 }
 
 INT_MAX = 2147483647
