@@ -6,7 +6,7 @@ VENV := $(CURDIR)/.venv
 COMPAT := $(CURDIR)/.venv-compat
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: setup test lint yamllint ansible-lint sanity unit compat molecule demo build clean
+.PHONY: setup test lint sanity unit compat molecule demo build clean
 
 setup:
 	./scripts/setup.sh
@@ -15,13 +15,8 @@ setup:
 test:
 	./scripts/test.sh
 
-lint: yamllint ansible-lint
-
-yamllint:
-	$(VENV)/bin/yamllint -s .
-
-ansible-lint:
-	./scripts/ansible-lint.sh
+lint:
+	./scripts/lint.sh
 
 sanity:
 	./scripts/sanity.sh

@@ -13,6 +13,8 @@ APT_PACKAGES=(
   auditd python3-selinux selinux-policy-default selinux-policy-dev selinux-policy-src
   # policy rebuild (rpmbuild) and perf itself
   rpm linux-perf libcap2-bin attr zstd make
+  # ansible-test sanity: shellcheck for the scripts
+  shellcheck
   # the SELinux VM test bed
   qemu-system-x86 qemu-utils mmdebstrap debootstrap e2fsprogs openssh-client
   # virtualenvs
@@ -38,7 +40,7 @@ command -v "$PY" >/dev/null || PY=python3
 # make_venv DIR PYTHON REQFILE
 make_venv() {
   local dir=$1 py=$2 req=$3 stamp want
-  want=$(cat "$req" | sha256sum | cut -c1-16)-$("$py" -c 'import sys;print("%d.%d"%sys.version_info[:2])')
+  want=$(sha256sum <"$req" | cut -c1-16)-$("$py" -c 'import sys;print("%d.%d"%sys.version_info[:2])')
   stamp="$dir/.perfsec-stamp"
   if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
     echo "setup: $dir up to date"
@@ -57,7 +59,7 @@ make_venv "$ROOT/.venv-compat" "$PY" requirements/compat.txt
 # Old target Pythons (EL8 platform-python 3.6, Fedora 31's 3.7) for module code checks.
 # They come with the machine image (pyenv); we only give them pytest.
 for v in 3.6 3.7; do
-  pyb=$(ls -d "$HOME"/.pyenv/versions/"$v".*/bin/python"$v" 2>/dev/null | tail -n1 || true)
+  pyb=$(find "$HOME/.pyenv/versions" -maxdepth 3 -path "*/$v.*/bin/python$v" 2>/dev/null | sort -V | tail -n1)
   if [[ -n $pyb ]]; then
     make_venv "$ROOT/.venv-py${v/./}" "$pyb" "requirements/py${v/./}.txt"
   else

@@ -12,7 +12,7 @@ short_description: Gather SELinux and perf_event_open() access-control facts abo
 version_added: 0.1.0
 description:
   - Reads what the kernel and the host say about mandatory access control for
-    C(perf_event_open()): whether SELinux is enabled, its mode in C(/etc/selinux/config)
+    C(perf_event_open()), that is whether SELinux is enabled, its mode in C(/etc/selinux/config)
     and at runtime, the policy type, whether the loaded policy defines class C(perf_event)
     and capability2 C(perfmon), C(deny_unknown), the C(kernel.perf_event_*) sysctls,
     a pending C(/.autorelabel), the installed policy modules with priority, state and
@@ -20,7 +20,10 @@ description:
   - Works on hosts without SELinux (it reports C(disabled) or C(absent)) and changes nothing.
   - Results are returned under C(ansible_facts.perfsec).
 author:
-  - perfsec.selinux contributors
+  - perfsec.selinux developers (@perfsec)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.facts
 options:
   gather_modules:
     description:
@@ -50,6 +53,8 @@ attributes:
     support: none
   facts:
     support: full
+  platform:
+    platforms: posix
 seealso:
   - module: perfsec.selinux.perf_semodule
   - module: perfsec.selinux.perf_paranoid

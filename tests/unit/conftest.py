@@ -25,7 +25,7 @@ if COLL_BASE not in sys.path:
 # supports those interpreters as targets. Only the `ansible` package is exposed.
 if sys.version_info < (3, 8):
     try:
-        import ansible  # noqa: F401
+        import ansible  # noqa: F401  pylint: disable=unused-import
     except ImportError:
         import glob
         cands = glob.glob(os.path.join(ROOT, '.venv-compat', 'lib', 'python3*', 'site-packages', 'ansible'))
