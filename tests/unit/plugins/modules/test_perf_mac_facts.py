@@ -103,7 +103,7 @@ def test_fixture_kernel(tmp_path):
 
 # ---- this real machine: SELinux is off in its kernel -------------------------------------
 
-def _run_module_on_localhost(check=False):
+def _run_module_on_localhost(check=False, args=None):
     """Run the module through ansible-core against localhost; return its facts."""
     env = dict(os.environ, LC_ALL='C.UTF-8',
                ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, 'build', 'collections'),
@@ -116,6 +116,8 @@ def _run_module_on_localhost(check=False):
            '-e', 'ansible_python_interpreter=%s' % sys.executable]
     if check:
         cmd.append('--check')
+    if args:
+        cmd += ['-a', args]
     out = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          universal_newlines=True, check=False)
     assert out.returncode == 0, out.stdout + out.stderr
@@ -142,3 +144,17 @@ def test_real_machine_without_selinux(check):
     if perf:
         assert facts['perf']['real_path'] == os.path.realpath(perf)
         assert facts['perf']['capabilities'] == ''  # Debian ships perf without file caps
+
+
+@pytest.mark.skipif(not shutil.which('semodule'), reason='semodule is not installed')
+def test_real_machine_module_list_matches_semodule():
+    """The installed-module facts agree with semodule's own listing of this host's store."""
+    out = subprocess.run(['semodule', '-lfull', '-m'], stdout=subprocess.PIPE, universal_newlines=True, check=True).stdout
+    line = [ln.split() for ln in out.splitlines() if ln.split()[1:2] == ['accountsd']][0]
+    facts = _run_module_on_localhost(args='module_filter=^accountsd$')
+    assert facts['modules_error'] is None
+    assert facts['modules'] == [{'name': 'accountsd', 'priority': int(line[0]), 'enabled': 'disabled' not in line,
+                                 'lang': line[2], 'checksum': line[3].split(':', 1)[1]}]
+    # default filter: only modules away from the distribution's priority 100
+    facts = _run_module_on_localhost()
+    assert all(m['priority'] != 100 for m in facts['modules'])
