@@ -1,0 +1,49 @@
+"""The collection builds with ansible-galaxy and installs offline from the tarball.
+
+Runs the real ansible-galaxy/ansible-doc of the lane's ansible-core; skipped on the 3.6/3.7
+lanes, which have no controller.
+"""
+import json
+import os
+import subprocess
+import sys
+import tarfile
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.path.dirname(sys.executable)
+pytestmark = pytest.mark.skipif(not os.path.exists(os.path.join(BIN, 'ansible-galaxy')),
+                                reason='no ansible controller in this lane')
+
+
+def _run(args, env=None):
+    out = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+                         env=env, cwd=ROOT, check=False)
+    assert out.returncode == 0, out.stdout
+    return out.stdout
+
+
+def test_build_install_offline_and_doc(tmp_path):
+    dist, inst = str(tmp_path / 'dist'), str(tmp_path / 'inst')
+    _run([os.path.join(BIN, 'ansible-galaxy'), 'collection', 'build', '--output-path', dist, ROOT])
+    tarball = os.path.join(dist, 'perfsec-selinux-0.1.0.tar.gz')
+    with tarfile.open(tarball) as t:
+        names = t.getnames()
+    assert 'plugins/modules/perf_mac_facts.py' in names
+    assert 'meta/runtime.yml' in names
+    # nothing of the developer tree leaks into the artifact
+    leaked = [n for n in names if n.split('/')[0] in ('.venv', '.venv-compat', '.venv-py36', '.venv-py37',
+                                                      'tests', 'molecule', 'bench', 'build', '.git', '.cache')]
+    assert leaked == []
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=inst, LC_ALL='C.UTF-8')
+    out = _run([os.path.join(BIN, 'ansible-galaxy'), 'collection', 'install', '--offline', '-p', inst, tarball], env)
+    assert 'perfsec.selinux:0.1.0 was installed successfully' in out
+    # dependencies resolve offline from the ansible bundle
+    assert "'ansible.posix" in out and "'community.general" in out
+    installed = os.path.join(inst, 'ansible_collections', 'perfsec', 'selinux')
+    assert os.path.isdir(installed) and not os.path.islink(installed)
+    doc = json.loads(_run([os.path.join(BIN, 'ansible-doc'), '--json', 'perfsec.selinux.perf_mac_facts'], env))
+    entry = doc['perfsec.selinux.perf_mac_facts']
+    assert entry['doc']['filename'].startswith(installed)
+    assert set(entry['doc']['options']) == {'gather_modules', 'module_filter', 'perf_path'}
