@@ -1,12 +1,13 @@
 """module_utils/semodule and module_utils/te against the real tools on a throwaway store.
 
 The store is built once from the packaged Debian policy modules (``semodule -p ROOT -s
-perfsec_test -N -i *.pp``, ~45 s), cached under build/test-stores keyed by the packages'
+perfsec_test -N -i``: base + unprivuser + staff + unconfined, see cached_store), cached under build/test-stores keyed by the packages'
 content, and copied per test. Nothing here touches the host's own store.
 """
 import glob
 import hashlib
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -73,7 +74,7 @@ class RealModule(object):
 
 
 def _packages_key():
-    h = hashlib.sha256()
+    h = hashlib.sha256(b'small-store-v2')
     for path in sorted(glob.glob(os.path.join(PKG_DIR, '*.pp*'))):
         h.update(os.path.basename(path).encode())
         with open(path, 'rb') as f:
@@ -95,17 +96,26 @@ def cached_store():
         os.makedirs(os.path.join(root, d))
     with open(os.path.join(root, 'etc/selinux/config'), 'w') as f:
         f.write('SELINUX=permissive\nSELINUXTYPE=%s\n' % STORE)
-    files = []
-    for path in sorted(glob.glob(os.path.join(PKG_DIR, '*.pp*'))):
-        name = os.path.basename(path)
-        out = os.path.join(pps, name[:-4] if name.endswith('.bz2') else name)
+    def unpack(name):
+        path = os.path.join(PKG_DIR, name + '.pp.bz2')
+        out = os.path.join(pps, name + '.pp')
         with open(out, 'wb') as f:
-            if name.endswith('.bz2'):
+            if os.path.exists(path):
                 f.write(subprocess.run(['bzcat', path], stdout=subprocess.PIPE, check=True).stdout)
             else:
-                with open(path, 'rb') as src:
+                with open(os.path.join(PKG_DIR, name + '.pp'), 'rb') as src:
                     f.write(src.read())
-        files.append(out)
+        return out
+
+    # A small store (commits in ~4 s instead of ~17 s): the packaged base module as CIL
+    # without its one seuser mapping to a user of a module we leave out (sddm -> xdm), plus
+    # the modules defining user_t, staff_t and unconfined_t.
+    base_cil = subprocess.run([sm.HLL_PP], stdin=open(unpack('base'), 'rb'),
+                              stdout=subprocess.PIPE, check=True).stdout
+    lines = [ln for ln in base_cil.split(b'\n') if not re.match(br'^\(selinuxuser \S+ xdm ', ln)]
+    with open(os.path.join(pps, 'base.cil'), 'wb') as f:
+        f.write(b'\n'.join(lines))
+    files = [os.path.join(pps, 'base.cil')] + [unpack(n) for n in ('unprivuser', 'staff', 'unconfined')]
     subprocess.run(['semodule', '-p', root, '-s', STORE, '-N', '-X', '100', '-i'] + files,
                    check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
@@ -153,8 +163,9 @@ def test_list_modules_real_store(store):
     m = RealModule()
     mods = sm.list_modules(m, store['root'], store['store'])
     names = dict((x['name'], x) for x in mods)
-    assert 'base' in names and len(mods) > 100
+    assert sorted(names) == ['base', 'staff', 'unconfined', 'unprivuser']
     assert names['base']['priority'] == 100 and names['base']['enabled'] is True
+    assert names['base']['lang'] == 'cil' and names['staff']['lang'] == 'pp'
     assert len(names['base']['checksum']) == 64
     assert sm.commit_num(store['root'], store['store']) >= 1
     assert all(c[0].endswith('semodule') and '-v' not in c for c in m.calls)
