@@ -1,0 +1,130 @@
+"""roles/policy_build + policy_install on this machine: the Fedora-31-like fixture SRPM, two hosts, one build.
+
+Runs ansible-playbook (localhost, two inventory names) with the roles; policy_install writes
+into throwaway rpm roots (rpm --root), never into this host's policy. The build itself
+(rpmbuild -bp, perf_policy_patch, rpmbuild -ba: ~1-2 min on 2 cores) happens once per SRPM
+and is cached in the role's own cache under .cache/policy/role-work, so later runs of this
+test only exercise the cache-hit path (which is what the second play asserts anyway).
+"""
+import glob
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(HERE))))
+FIXTURES = os.path.join(ROOT, 'tests', 'fixtures', 'policy')
+PLAY = os.path.join(FIXTURES, 'playbooks', 'policy_build_local.yml')
+PLAY_INSTALL = os.path.join(FIXTURES, 'playbooks', 'policy_build_install_root.yml')
+sys.path.insert(0, FIXTURES)
+import fc31tree  # noqa: E402
+
+PLAYBOOK_BIN = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
+
+pytestmark = pytest.mark.skipif(
+    not (os.path.exists(PLAYBOOK_BIN) and shutil.which('rpmbuild') and shutil.which('checkpolicy')),
+    reason='needs ansible-playbook in this venv, rpmbuild and checkpolicy')
+
+
+def _play(tmp_path, srpm, workdir, fetch_dir, play=PLAY, extra=()):
+    inv = os.path.join(str(tmp_path), 'inventory.ini')
+    with open(inv, 'w') as f:
+        for h in ('build1', 'target2'):
+            f.write('%s ansible_connection=local ansible_python_interpreter=%s\n' % (h, sys.executable))
+    env = dict(os.environ, LC_ALL='C.UTF-8', ANSIBLE_FORCE_COLOR='0', ANSIBLE_NOCOLOR='1',
+               ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, 'build', 'collections'),
+               ANSIBLE_LOCAL_TEMP=os.path.join(str(tmp_path), 'ansible-tmp'))
+    cmd = [PLAYBOOK_BIN, '-i', inv, play, '-e', 'fixture_srpm=%s' % srpm,
+           '-e', 'fixture_workdir=%s' % workdir, '-e', 'fixture_fetch_dir=%s' % fetch_dir]
+    for e in extra:
+        cmd += ['-e', e]
+    proc = subprocess.run(cmd,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, env=env)
+    return proc.returncode, proc.stdout
+
+
+def _recap(out):
+    return {m.group(1): {k: int(v) for k, v in re.findall(r'(\w+)=(\d+)', m.group(2))}
+            for m in re.finditer(r'^(\S+)\s+:\s+(ok=.*)$', out, re.M)}
+
+
+def test_build_once_install_twice_then_nothing(tmp_path):
+    try:
+        srpm = fc31tree.fc31_srpm()
+    except fc31tree.FixtureUnavailable as e:
+        pytest.skip(str(e))
+    if not shutil.which('rpm'):
+        pytest.skip('rpm not installed')
+    workdir = os.path.join(fc31tree.CACHE, 'role-work')
+    fetch = os.path.join(str(tmp_path), 'fetch')
+    roots = os.path.join(str(tmp_path), 'roots')
+    for host in ('build1', 'target2'):
+        subprocess.run(['rpm', '--root', os.path.join(roots, host), '--initdb'], check=True)
+    # a third root whose "loaded policy" has perf_event already is skipped; see below
+    extra = ['fixture_root=%s' % roots]
+    rc, out = _play(tmp_path, srpm, workdir, fetch, PLAY_INSTALL, extra)
+    assert rc == 0, out[-6000:]
+    # one build (or a cache hit from an earlier run of this test) for both hosts
+    assert out.count('policy_build: built ') + out.count('policy_build: cache hit ') == 1, out[-6000:]
+    rpms = sorted(os.path.basename(p) for p in glob.glob(os.path.join(fetch, '*', '*.rpm')))
+    assert rpms == ['selinux-policy-2.20221101-48.fc31like.perf1.noarch.rpm',
+                    'selinux-policy-fc31like-2.20221101-48.fc31like.perf1.noarch.rpm'], rpms
+    patch = glob.glob(os.path.join(fetch, '*', 'selinux-policy-perf-events-perfmon.patch'))
+    assert len(patch) == 1 and '+class perf_event\n' in open(patch[0]).read()
+    # both hosts got the build and installed it into their root, with a record for rollback
+    for host in ('build1', 'target2'):
+        root = os.path.join(roots, host)
+        q = subprocess.run(['rpm', '--root', root, '-qa'], stdout=subprocess.PIPE, universal_newlines=True).stdout
+        assert sorted(q.split()) == ['selinux-policy-2.20221101-48.fc31like.perf1.noarch',
+                                     'selinux-policy-fc31like-2.20221101-48.fc31like.perf1.noarch'], q
+        assert glob.glob(os.path.join(root, 'etc/selinux/fc31like/policy/policy.*'))
+        assert glob.glob(os.path.join(root, 'var/lib/perfsec/policy-backup/*/state.json'))
+    assert out.count('needs a full relabel and a reboot') == 2
+
+    # second run: no build, no install, nothing changed; a host whose loaded policy has
+    # perf_event is skipped
+    sel = os.path.join(roots, 'target2', 'sys/fs/selinux/class/perf_event')
+    os.makedirs(sel)
+    with open(os.path.join(sel, 'index'), 'w') as f:
+        f.write('120\n')
+    rc, out2 = _play(tmp_path, srpm, workdir, fetch, PLAY_INSTALL, extra)
+    assert rc == 0, out2[-6000:]
+    assert '"reason": "already installed"' in out2
+    assert '"reason": "the loaded policy already defines class perf_event' in out2
+    recap = _recap(out2)
+    assert set(recap) == {'build1', 'target2'} and all(r['changed'] == 0 for r in recap.values()), recap
+    assert 'policy_build: cache hit' in out2 and 'policy_build: built ' not in out2
+
+    # the packaged policy defines perf_event (rpm2archive: cpio is not installed here)
+    if shutil.which('rpm2archive') and shutil.which('seinfo'):
+        pkg = glob.glob(os.path.join(fetch, '*', 'selinux-policy-fc31like-*.rpm'))[0]
+        x = os.path.join(str(tmp_path), 'x')
+        os.makedirs(x)
+        with open(pkg, 'rb') as f:
+            data = subprocess.run(['rpm2archive', '-'], stdin=f, stdout=subprocess.PIPE, check=True).stdout
+        subprocess.run(['tar', '-xzf', '-', '-C', x], input=data, check=True)
+        policy = glob.glob(os.path.join(x, 'etc/selinux/fc31like/policy/policy.*'))[0]
+        info = subprocess.run(['seinfo', policy, '-x', '-c', 'perf_event'], stdout=subprocess.PIPE,
+                              universal_newlines=True).stdout
+        assert 'Classes: 1' in info and all(p in info for p in ('open', 'cpu', 'kernel', 'tracepoint'))
+
+
+def test_corrupt_srpm_stops_with_one_clear_error(tmp_path):
+    try:
+        bad = fc31tree.corrupt_srpm(str(tmp_path))
+    except fc31tree.FixtureUnavailable as e:
+        pytest.skip(str(e))
+    workdir = os.path.join(str(tmp_path), 'work')
+    rc, out = _play(tmp_path, bad, workdir, os.path.join(str(tmp_path), 'fetch'))
+    assert rc != 0
+    fatal = [line for line in out.splitlines() if line.startswith('fatal:')]
+    assert len(fatal) == 1, out[-4000:]
+    assert 'is not a usable selinux-policy source RPM' in fatal[0] and 'DIGESTS NOT OK' in fatal[0], fatal[0]
+    assert 'nothing was built' in fatal[0]
+    assert _recap(out)['build1']['changed'] == 0
+    assert not os.path.exists(os.path.join(workdir, 'build')) or not os.listdir(os.path.join(workdir, 'build'))
+    assert not os.path.isdir(os.path.join(str(tmp_path), 'fetch'))
