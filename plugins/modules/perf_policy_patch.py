@@ -59,11 +59,23 @@ options:
       - Also write the equivalent unified diff (C(patch -p1) applies it from O(path)) to this file,
         mode 0600. Written only when the tree needs a change; an already patched tree leaves it alone.
     type: path
+attributes:
+  check_mode:
+    support: full
+    details: Computes the change and the diff without writing anything.
+  diff_mode:
+    support: full
+    details: A unified diff per flask file.
+  platform:
+    platforms: posix
 notes:
-  - Check mode computes the change (and the diff) without writing anything.
-  - Supports diff mode (a unified diff per flask file).
+  - Python 3.6 or newer on the target.
+seealso:
+  - module: perfsec.selinux.perf_mac_facts
 author:
-  - perfsec.selinux contributors
+  - perfsec.selinux developers (@perfsec)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 '''
 
 EXAMPLES = r'''
