@@ -25,7 +25,9 @@ description:
     disabled is enabled again by O(state=present).
 version_added: 0.1.0
 author:
-  - perfsec.selinux contributors
+  - perfsec.selinux developers (@perfsec)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 options:
   name:
     description:
@@ -58,8 +60,8 @@ options:
     type: path
   from_audit:
     description:
-      - Generate the module from kernel AVC records (C(type=AVC) lines from auditd or
-        C(ausearch --raw), or C(audit: type=1400) lines from C(journalctl -k -o cat)/dmesg).
+      - "Generate the module from kernel AVC records: C(type=AVC) lines from auditd or
+        C(ausearch --raw), or C(audit: type=1400) lines from C(journalctl -k -o cat) or dmesg."
       - Records of other classes, other domains, other commands, or that do not parse are
         skipped and counted in RV(skipped_records); they never grant anything.
       - When no record matches, nothing is installed or changed and a warning says so.
@@ -124,8 +126,12 @@ seealso:
 attributes:
   check_mode:
     support: full
+    details: Compiles the desired module in a temporary directory only; reports the exact operations.
   diff_mode:
     support: full
+    details: Sorted CIL rules of the installed and the desired module, with their enabled state.
+  platform:
+    platforms: posix
 '''
 
 EXAMPLES = r'''

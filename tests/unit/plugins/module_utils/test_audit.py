@@ -35,7 +35,7 @@ def test_poisoned_input_grants_only_the_real_denials():
 
 
 def test_poisoned_input_te_text_has_nothing_else():
-    rules, _ = au.generate_rules(fixture_text('perf_poisoned.log'), ['user_t'], ['perf'])
+    rules, dummy = au.generate_rules(fixture_text('perf_poisoned.log'), ['user_t'], ['perf'])
     te = au.render_te('my-perf', rules)
     allow = [line for line in te.splitlines() if line.startswith('allow')]
     assert allow == ['allow user_t self:capability2 perfmon;',
@@ -57,7 +57,7 @@ def test_other_allowed_domain_and_any_comm():
     rules, skipped = au.generate_rules(text, ['staff_t'], [])
     assert rules == [('staff_t', 'self', 'perf_event', ['cpu', 'open'])]
     assert skipped['comm'] == 0
-    rules, _ = au.generate_rules(text, ['user_t'], [])
+    rules, dummy = au.generate_rules(text, ['user_t'], [])
     # the "bash" record and the hex-encoded "perf sc" record count once comm is not filtered
     assert ('user_t', 'self', 'perf_event', ['cpu', 'kernel', 'open', 'read', 'tracepoint']) in rules
 
@@ -95,13 +95,13 @@ def test_generation_is_deterministic():
     lines = fixture_text('perf_poisoned.log').splitlines()
     first = au.render_te('m', au.generate_rules('\n'.join(lines), ['user_t'], ['perf'])[0])
     rnd = random.Random(4)
-    for _ in range(5):
+    for dummy in range(5):
         rnd.shuffle(lines)
         assert au.render_te('m', au.generate_rules('\n'.join(lines), ['user_t'], ['perf'])[0]) == first
 
 
 def test_parse_allow_rules_roundtrip():
-    rules, _ = au.generate_rules(fixture_text('perf_clean.log'), ['user_t', 'staff_t', 'unconfined_t'], [])
+    rules, dummy = au.generate_rules(fixture_text('perf_clean.log'), ['user_t', 'staff_t', 'unconfined_t'], [])
     assert au.parse_allow_rules(au.render_te('m', rules)) == rules
 
 
@@ -134,7 +134,7 @@ def test_poisoned_rules_are_a_subset_of_audit2allow():
     """audit2allow trusts everything it parses (USER_AVC, sshd_t, file, sys_admin...); we
     grant a subset of it: its own rules for user_t on perf_event/capability2, minus bpf."""
     theirs = _audit2allow(os.path.join(FIX, 'perf_poisoned.log'))
-    ours, _ = au.generate_rules(fixture_text('perf_poisoned.log'), ['user_t'], ['perf'])
+    ours, dummy = au.generate_rules(fixture_text('perf_poisoned.log'), ['user_t'], ['perf'])
     theirs_map = dict(((s, t, c), set(p)) for s, t, c, p in theirs)
     assert len(theirs) > len(ours)
     for s, t, c, p in ours:

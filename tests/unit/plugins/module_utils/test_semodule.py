@@ -67,7 +67,7 @@ class RealModule(object):
             return 1, '', "semodule: invalid option -- 'm'\n"
         if data is not None and not isinstance(data, bytes):
             data = data.encode('utf-8')
-        p = subprocess.run(argv, input=data, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd)
+        p = subprocess.run(argv, input=data, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd, check=False)
         if encoding is None:
             return p.returncode, p.stdout, p.stderr
         return p.returncode, p.stdout.decode(encoding, 'replace'), p.stderr.decode(encoding, 'replace')
@@ -96,6 +96,7 @@ def cached_store():
         os.makedirs(os.path.join(root, d))
     with open(os.path.join(root, 'etc/selinux/config'), 'w') as f:
         f.write('SELINUX=permissive\nSELINUXTYPE=%s\n' % STORE)
+
     def unpack(name):
         path = os.path.join(PKG_DIR, name + '.pp.bz2')
         out = os.path.join(pps, name + '.pp')
@@ -151,9 +152,9 @@ def test_parse_list_full_formats():
     assert sm.find_module(mods + [dict(mods[1], priority=100)], 'my-perf')['priority'] == 300
 
 
-@pytest.mark.parametrize('name,ok', [('my-perf', True), ('a_1', True), ('1abc', False),
-                                      ('-x', False), ('a b', False), ('a;b', False), ('', False),
-                                      ('../x', False)])
+@pytest.mark.parametrize('name,ok', [
+    ('my-perf', True), ('a_1', True), ('1abc', False), ('-x', False), ('a b', False),
+    ('a;b', False), ('', False), ('../x', False)])
 def test_valid_name(name, ok):
     assert sm.valid_name(name) is ok
 

@@ -14,7 +14,7 @@ from ansible_collections.perfsec.selinux.plugins.modules import perf_semodule as
 from ansible_collections.perfsec.selinux.plugins.module_utils import semodule as sm
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'module_utils'))
-from test_semodule import RealModule, TE_V1, TE_V2, needs_tools, store  # noqa: E402,F401  pylint: disable=wrong-import-position
+from test_semodule import RealModule, TE_V1, TE_V2, needs_tools, store  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
 
 try:  # ansible-core >= 2.19
     from ansible.module_utils.testing import patch_module_args
