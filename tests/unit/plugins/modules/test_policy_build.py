@@ -62,9 +62,12 @@ def test_build_once_install_twice_then_nothing(tmp_path):
     workdir = os.path.join(fc31tree.CACHE, 'role-work')
     fetch = os.path.join(str(tmp_path), 'fetch')
     roots = os.path.join(str(tmp_path), 'roots')
+    # both roots start like a Fedora 31 box: the unpatched selinux-policy packages installed
+    old_rpms = fc31tree.fc31_rpms()
     for host in ('build1', 'target2'):
-        subprocess.run(['rpm', '--root', os.path.join(roots, host), '--initdb'], check=True)
-    # a third root whose "loaded policy" has perf_event already is skipped; see below
+        root = os.path.join(roots, host)
+        subprocess.run(['rpm', '--root', root, '--initdb'], check=True)
+        subprocess.run(['rpm', '--root', root, '-Uh', '--quiet'] + old_rpms, check=True)
     extra = ['fixture_root=%s' % roots]
     rc, out = _play(tmp_path, srpm, workdir, fetch, PLAY_INSTALL, extra)
     assert rc == 0, out[-6000:]
@@ -82,7 +85,11 @@ def test_build_once_install_twice_then_nothing(tmp_path):
         assert sorted(q.split()) == ['selinux-policy-2.20221101-48.fc31like.perf1.noarch',
                                      'selinux-policy-fc31like-2.20221101-48.fc31like.perf1.noarch'], q
         assert glob.glob(os.path.join(root, 'etc/selinux/fc31like/policy/policy.*'))
-        assert glob.glob(os.path.join(root, 'var/lib/perfsec/policy-backup/*/state.json'))
+        state = glob.glob(os.path.join(root, 'var/lib/perfsec/policy-backup/*/state.json'))
+        assert len(state) == 1
+        with open(os.path.join(os.path.dirname(state[0]), 'previous-packages.txt')) as f:
+            assert f.read().split() == ['selinux-policy-2.20221101-48.fc31like.noarch',
+                                        'selinux-policy-fc31like-2.20221101-48.fc31like.noarch']
     assert out.count('needs a full relabel and a reboot') == 2
 
     # second run: no build, no install, nothing changed; a host whose loaded policy has
