@@ -135,3 +135,22 @@ def test_corrupt_srpm_stops_with_one_clear_error(tmp_path):
     assert _recap(out)['build1']['changed'] == 0
     assert not os.path.exists(os.path.join(workdir, 'build')) or not os.listdir(os.path.join(workdir, 'build'))
     assert not os.path.isdir(os.path.join(str(tmp_path), 'fetch'))
+
+
+def test_unparsable_flask_tree_stops_with_one_clear_error(tmp_path):
+    try:
+        broken = fc31tree.broken_flask_srpm(str(tmp_path))
+    except fc31tree.FixtureUnavailable as e:
+        pytest.skip(str(e))
+    workdir = os.path.join(str(tmp_path), 'work')
+    fetch = os.path.join(str(tmp_path), 'fetch')
+    rc, out = _play(tmp_path, broken, workdir, fetch)
+    assert rc != 0
+    fatal = [line for line in out.splitlines() if line.startswith('fatal:')]
+    assert len(fatal) == 1, out[-4000:]
+    assert 'cannot patch the flask files' in fatal[0], fatal[0]
+    assert re.search(r'policy/flask/access_vectors:\d+: unterminated', fatal[0]), fatal[0]
+    # nothing built, nothing cached, nothing fetched
+    assert not glob.glob(os.path.join(workdir, 'build', '*', 'rpmbuild', 'RPMS', '*', '*.rpm'))
+    assert not glob.glob(os.path.join(workdir, 'cache', '*', 'manifest.json'))
+    assert not os.path.isdir(fetch)
