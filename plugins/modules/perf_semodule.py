@@ -135,12 +135,26 @@ attributes:
 '''
 
 EXAMPLES = r'''
-- name: Generate and install a module from today's perf denials of user_t
+- name: Collect today's AVC records on the target
+  ansible.builtin.command:
+    argv: [ausearch, --input-logs, -m, AVC, -ts, today, --raw]
+  register: avc
+  changed_when: false
+  failed_when: avc.rc not in [0, 1]
+
+- name: Generate and install a module from the perf denials of user_t
   perfsec.selinux.perf_semodule:
     name: my-perf
     from_audit:
-      records: "{{ lookup('ansible.builtin.pipe', 'ausearch -m AVC -ts today --raw') }}"
+      records: "{{ avc.stdout }}"
       allowed_domains: [user_t]
+
+- name: Or read the audit log directly
+  perfsec.selinux.perf_semodule:
+    name: my-perf
+    from_audit:
+      paths: [/var/log/audit/audit.log]
+      allowed_domains: [user_t, staff_t]
 
 - name: Install a module from a .te text at priority 300
   perfsec.selinux.perf_semodule:
