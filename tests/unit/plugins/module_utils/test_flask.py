@@ -3,6 +3,9 @@
 Fast tests on small fixture files (the seed's Fedora 31 shape) plus Debian's refpolicy
 source tree (stock, and made Fedora-31-like by tests/fixtures/policy/fc31tree.py).
 """
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
 import os
 import shutil
 import subprocess

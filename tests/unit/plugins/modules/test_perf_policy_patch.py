@@ -4,6 +4,9 @@ The two compile tests build real monolithic policies with refpolicy's Makefile a
 checkpolicy (about 20 s each on 2 cores, once: cached under .cache/policy/builds by tree
 content) and read them back with seinfo.
 """
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
 import json
 import os
 import shutil
@@ -33,7 +36,7 @@ def run_module(tmp_path, check=False, diff=False, **args):
     with open(argfile, 'w') as f:
         json.dump({'ANSIBLE_MODULE_ARGS': args}, f)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p), LC_ALL='C.UTF-8')
-    proc = subprocess.run([sys.executable, MODULE, argfile], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    proc = subprocess.run([sys.executable, MODULE, argfile], stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False,
                           universal_newlines=True, env=env)
     try:
         return json.loads(proc.stdout)
@@ -148,7 +151,7 @@ def test_not_a_tree(tmp_path):
 
 # -- real compiles (cached) -----------------------------------------------------------------
 def _seinfo_class(policy, cls, kind='-c'):
-    out = subprocess.run(['seinfo', policy, '-x', kind, cls], stdout=subprocess.PIPE,
+    out = subprocess.run(['seinfo', policy, '-x', kind, cls], stdout=subprocess.PIPE, check=True,
                          stderr=subprocess.STDOUT, universal_newlines=True).stdout
     return out
 

@@ -6,6 +6,9 @@ into throwaway rpm roots (rpm --root), never into this host's policy. The build 
 and is cached in the role's own cache under .cache/policy/role-work, so later runs of this
 test only exercise the cache-hit path (which is what the second play asserts anyway).
 """
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
 import glob
 import os
 import re
@@ -42,7 +45,7 @@ def _play(tmp_path, srpm, workdir, fetch_dir, play=PLAY, extra=()):
            '-e', 'fixture_workdir=%s' % workdir, '-e', 'fixture_fetch_dir=%s' % fetch_dir]
     for e in extra:
         cmd += ['-e', e]
-    proc = subprocess.run(cmd,
+    proc = subprocess.run(cmd, check=False,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, env=env)
     return proc.returncode, proc.stdout
 
@@ -81,7 +84,8 @@ def test_build_once_install_twice_then_nothing(tmp_path):
     # both hosts got the build and installed it into their root, with a record for rollback
     for host in ('build1', 'target2'):
         root = os.path.join(roots, host)
-        q = subprocess.run(['rpm', '--root', root, '-qa'], stdout=subprocess.PIPE, universal_newlines=True).stdout
+        q = subprocess.run(['rpm', '--root', root, '-qa'], stdout=subprocess.PIPE, universal_newlines=True,
+                           check=True).stdout
         assert sorted(q.split()) == ['selinux-policy-2.20221101-48.fc31like.perf1.noarch',
                                      'selinux-policy-fc31like-2.20221101-48.fc31like.perf1.noarch'], q
         assert glob.glob(os.path.join(root, 'etc/selinux/fc31like/policy/policy.*'))
@@ -115,7 +119,7 @@ def test_build_once_install_twice_then_nothing(tmp_path):
             data = subprocess.run(['rpm2archive', '-'], stdin=f, stdout=subprocess.PIPE, check=True).stdout
         subprocess.run(['tar', '-xzf', '-', '-C', x], input=data, check=True)
         policy = glob.glob(os.path.join(x, 'etc/selinux/fc31like/policy/policy.*'))[0]
-        info = subprocess.run(['seinfo', policy, '-x', '-c', 'perf_event'], stdout=subprocess.PIPE,
+        info = subprocess.run(['seinfo', policy, '-x', '-c', 'perf_event'], stdout=subprocess.PIPE, check=True,
                               universal_newlines=True).stdout
         assert 'Classes: 1' in info and all(p in info for p in ('open', 'cpu', 'kernel', 'tracepoint'))
 
