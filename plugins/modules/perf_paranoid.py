@@ -404,7 +404,7 @@ def main():
 
     boot = predicted_boot_values(result, p, root)
     if result['overriding'] and not (p['persist'] and p['comment_out_overrides']):
-        module.warn('%s set %s to other values and win over %s at boot (%s); set '
+        module.warn('%s set %s to other values and can override %s (%s); set '
                     'comment_out_overrides=true to disable them'
                     % (', '.join(result['overriding_files']),
                        ', '.join(sorted(set(e['key'] for e in result['overriding']))),
