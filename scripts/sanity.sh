@@ -22,8 +22,13 @@ git ls-files -z --cached --others --exclude-standard -- . \
 
 # ansible-test downloads its pip bootstrap from an unreachable host: give it an offline one.
 mkdir -p "$HOME/.ansible/test/cache"
-for v in 23_1_2 24_0 25_0_1 25_1_1 25_2; do
-  cp scripts/ansible-test-get-pip.py "$HOME/.ansible/test/cache/get_pip_$v.py"
+for venv in .venv-compat .venv; do
+  # the pip versions this ansible-test bootstraps its venvs with
+  for v in $("$venv/bin/python" -c 'import inspect, re
+from ansible_test._internal import python_requirements as m
+print(" ".join(sorted(set(re.findall(r"pip=.([0-9.]+).", inspect.getsource(m.get_venv_packages))))))'); do
+    cp scripts/ansible-test-get-pip.py "$HOME/.ansible/test/cache/get_pip_${v//./_}.py"
+  done
 done
 
 # Real interpreters first (pyenv shims resolve to nothing under ansible-test).
