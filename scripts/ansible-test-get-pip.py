@@ -9,4 +9,7 @@ import subprocess
 import sys
 
 subprocess.check_call([sys.executable, '-m', 'ensurepip', '--default-pip'])
-subprocess.check_call([sys.executable, '-m', 'pip', 'install', '--disable-pip-version-check', '-q'] + sys.argv[1:])
+# get-pip's own flags (--no-setuptools, --no-wheel) mean "don't add those": ensurepip
+# already skips wheel, and pip does not take them, so they are dropped here.
+args = [a for a in sys.argv[1:] if a not in ('--no-setuptools', '--no-wheel')]
+subprocess.check_call([sys.executable, '-m', 'pip', 'install', '--disable-pip-version-check', '-q'] + args)
