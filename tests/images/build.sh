@@ -82,6 +82,7 @@ IFS=,
 pkgs="${PACKAGES[*]}"
 unset IFS
 {
+  # shellcheck disable=SC2016 # the hooks' "$1" is for mmdebstrap's hook shell, not this one
   mmdebstrap --mode=root --variant=minbase --format=directory \
     --aptopt='APT::Install-Recommends "false"' \
     --include="$pkgs" \
@@ -101,7 +102,7 @@ unset IFS
   cp "$HERE/label.py" "$TMP/rootfs/tmp/label.py"
   chroot "$TMP/rootfs" /usr/bin/python3 /tmp/label.py /
   rm -f "$TMP/rootfs/tmp/label.py"
-  kver=$(basename "$(ls -d "$TMP"/rootfs/lib/modules/* | sort -V | tail -n1)")
+  kver=$(find "$TMP/rootfs/lib/modules" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -V | tail -n1)
   cp "$TMP/rootfs/boot/vmlinuz-$kver" "$TMP/vmlinuz"
   cp "$TMP/rootfs/boot/initrd.img-$kver" "$TMP/initrd.img"
   echo "kernel=$kver" >>"$TMP/recipe.txt"

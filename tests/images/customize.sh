@@ -41,6 +41,7 @@ CFG
   printf 'PasswordAuthentication no\nUseDNS no\n' >"$R/etc/ssh/sshd_config.d/perfsec.conf"
   # Serial console root login without password (only reachable through the serial log/socket).
   mkdir -p "$R/etc/systemd/system/serial-getty@ttyS0.service.d"
+  # shellcheck disable=SC2016 # $TERM is for systemd to expand
   printf '[Service]\nExecStart=\nExecStart=-/sbin/agetty --autologin root --keep-baud 115200,57600,38400,9600 %%I $TERM\n' \
     >"$R/etc/systemd/system/serial-getty@ttyS0.service.d/autologin.conf"
   # Flavour hook: extra files copied over the rootfs, then an optional script.

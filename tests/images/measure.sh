@@ -12,7 +12,7 @@ PY=${PY:-.venv/bin/python}
 [[ -x $PY ]] || PY=python3
 VM="$PY tests/images/vm.py"
 S=.cache/vms/measure
-cleanup() { for d in "$S"/*/; do [[ -d $d ]] && $VM stop --state-dir "$d" || true; done; }
+cleanup() { for d in "$S"/*/; do if [[ -d $d ]]; then $VM stop --state-dir "$d" || true; fi; done; }
 trap cleanup EXIT
 now() { date +%s.%N; }
 el() { awk -v a="$1" -v b="$(now)" 'BEGIN{printf "%.1f", b-a}'; }
