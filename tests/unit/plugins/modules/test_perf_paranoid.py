@@ -12,7 +12,6 @@ from ansible_collections.perfsec.selinux.plugins.modules import perf_paranoid as
 from ansible_collections.perfsec.selinux.plugins.module_utils import sysctl as sc
 
 
-
 def _write(path, text):
     d = os.path.dirname(path)
     if not os.path.isdir(d):
@@ -41,6 +40,7 @@ def make_proc(base, paranoid=2, version='#1 SMP PREEMPT_DYNAMIC'):
     _write(os.path.join(proc, 'sys/kernel/osrelease'), '6.1.0-test\n')
     _write(os.path.join(proc, 'sys/kernel/version'), version + '\n')
     return proc
+
 
 DROPIN = '/etc/sysctl.d/99-zz-perfsec-perf.conf'
 
