@@ -36,3 +36,8 @@ if sys.version_info < (3, 8):
             if not os.path.islink(link):
                 os.symlink(cands[0], link)
             sys.path.insert(0, shim)
+
+# tests/unit/helpers.py is importable as `helpers` from every test file.
+HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)

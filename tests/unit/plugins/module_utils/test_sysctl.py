@@ -9,36 +9,7 @@ import pytest
 
 from ansible_collections.perfsec.selinux.plugins.module_utils import sysctl as sc
 
-
-def _write(path, text):
-    d = os.path.dirname(path)
-    if not os.path.isdir(d):
-        os.makedirs(d)
-    with open(path, 'w') as f:
-        f.write(text)
-
-
-def _read(path):
-    with open(path) as f:
-        return f.read()
-
-
-def make_root(base, files):
-    for path, text in files.items():
-        _write(os.path.join(base, path.lstrip('/')), text)
-    return base
-
-
-def make_proc(base, paranoid=2, version='#1 SMP PREEMPT_DYNAMIC', extra=None):
-    proc = os.path.join(base, 'proc')
-    vals = {'perf_event_paranoid': paranoid, 'perf_event_mlock_kb': 516,
-            'perf_event_max_sample_rate': 100000, 'perf_cpu_time_max_percent': 25}
-    vals.update(extra or {})
-    for k, v in vals.items():
-        _write(os.path.join(proc, 'sys/kernel', k), '%s\n' % v)
-    _write(os.path.join(proc, 'sys/kernel/osrelease'), '6.1.0-test\n')
-    _write(os.path.join(proc, 'sys/kernel/version'), version + '\n')
-    return proc
+from helpers import make_proc, make_root, read_file as _read, write_file as _write
 
 
 # ---- parsing ----------------------------------------------------------------------------

@@ -10,14 +10,9 @@ import pytest
 from ansible_collections.perfsec.selinux.plugins.modules import perf_mac_facts as pmf
 from ansible_collections.perfsec.selinux.plugins.module_utils import selinuxfs
 
+from helpers import make_proc, write_file as _write
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
-
-
-def _write(path, text):
-    if not os.path.isdir(os.path.dirname(path)):
-        os.makedirs(os.path.dirname(path))
-    with open(path, 'w') as f:
-        f.write(text)
 
 
 def make_selinuxfs(base, enforce=1, perf_event=True, perfmon=True):
@@ -37,15 +32,6 @@ def make_selinuxfs(base, enforce=1, perf_event=True, perfmon=True):
             _write(os.path.join(fs, 'class/perf_event/perms', p), str(i + 1))
         _write(os.path.join(fs, 'class/perf_event/index'), '120')
     return fs
-
-
-def make_proc(base, paranoid='2', release='5.3.7-301.fc31.x86_64'):
-    proc = os.path.join(base, 'proc')
-    _write(os.path.join(proc, 'sys/kernel/perf_event_paranoid'), paranoid + '\n')
-    _write(os.path.join(proc, 'sys/kernel/perf_event_mlock_kb'), '516\n')
-    _write(os.path.join(proc, 'sys/kernel/osrelease'), release + '\n')
-    _write(os.path.join(proc, '1/environ'), 'HOME=/\0TERM=linux\0')
-    return proc
 
 
 @pytest.mark.parametrize('enforce,mode', [(1, 'enforcing'), (0, 'permissive')])
@@ -90,7 +76,9 @@ def test_fixture_disabled_and_absent(tmp_path):
 
 
 def test_fixture_kernel(tmp_path):
-    proc = make_proc(str(tmp_path), paranoid='-1')
+    proc = make_proc(str(tmp_path), paranoid=-1, release='5.3.7-301.fc31.x86_64')
+    _write(os.path.join(proc, '1/environ'), 'HOME=/\0TERM=linux\0')
+    os.remove(os.path.join(proc, 'sys/kernel/perf_event_max_sample_rate'))
     facts = pmf.gather_kernel(proc, str(tmp_path))
     assert facts['perf_event_paranoid'] == -1
     assert facts['perf_event_mlock_kb'] == 516

@@ -3,7 +3,6 @@
 PROC_ROOT and ROOT of the module are pointed at tmp_path for every test, so this
 machine's /proc/sys and /etc are only ever read (the in-container test reads nothing).
 """
-import json
 import os
 
 import pytest
@@ -11,55 +10,10 @@ import pytest
 from ansible_collections.perfsec.selinux.plugins.modules import perf_paranoid as mod
 from ansible_collections.perfsec.selinux.plugins.module_utils import sysctl as sc
 
-
-def _write(path, text):
-    d = os.path.dirname(path)
-    if not os.path.isdir(d):
-        os.makedirs(d)
-    with open(path, 'w') as f:
-        f.write(text)
-
-
-def _read(path):
-    with open(path) as f:
-        return f.read()
-
-
-def make_root(base, files):
-    for path, text in files.items():
-        _write(os.path.join(base, path.lstrip('/')), text)
-    return base
-
-
-def make_proc(base, paranoid=2, version='#1 SMP PREEMPT_DYNAMIC'):
-    proc = os.path.join(base, 'proc')
-    vals = {'perf_event_paranoid': paranoid, 'perf_event_mlock_kb': 516,
-            'perf_event_max_sample_rate': 100000, 'perf_cpu_time_max_percent': 25}
-    for k, v in vals.items():
-        _write(os.path.join(proc, 'sys/kernel', k), '%s\n' % v)
-    _write(os.path.join(proc, 'sys/kernel/osrelease'), '6.1.0-test\n')
-    _write(os.path.join(proc, 'sys/kernel/version'), version + '\n')
-    return proc
+from helpers import make_proc, make_root, read_file as _read, run_module, write_file as _write
 
 
 DROPIN = '/etc/sysctl.d/99-zz-perfsec-perf.conf'
-
-try:  # ansible-core >= 2.19
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # 2.16 (the Python 3.6/3.7 lanes)
-    import contextlib
-    from ansible.module_utils import basic
-    from ansible.module_utils.common.text.converters import to_bytes
-
-    @contextlib.contextmanager
-    def patch_module_args(args):
-        old = basic._ANSIBLE_ARGS
-        basic._ANSIBLE_ARGS = to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': args}))
-        try:
-            yield
-        finally:
-            basic._ANSIBLE_ARGS = old
-
 
 def _clear_warnings():
     # warnings accumulate in a module-global of ansible; each main() here is one "run"
@@ -89,12 +43,7 @@ def host(tmp_path, monkeypatch):
 
 def run(capsys, check=False, diff=True, **args):
     _clear_warnings()
-    args = dict(args, _ansible_check_mode=check, _ansible_diff=diff)
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            mod.main()
-    out = capsys.readouterr().out
-    return json.loads(out)
+    return run_module(mod.main, capsys, check=check, diff=diff, **args)
 
 
 def paranoid(host):

@@ -14,23 +14,8 @@ from ansible_collections.perfsec.selinux.plugins.modules import perf_semodule as
 from ansible_collections.perfsec.selinux.plugins.module_utils import semodule as sm
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'module_utils'))
+from helpers import run_module  # noqa: E402  pylint: disable=wrong-import-position
 from test_semodule import RealModule, TE_V1, TE_V2, needs_tools, store  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
-
-try:  # ansible-core >= 2.19
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # 2.16 (the Python 3.6/3.7 lanes)
-    import contextlib
-    from ansible.module_utils import basic
-    from ansible.module_utils.common.text.converters import to_bytes
-
-    @contextlib.contextmanager
-    def patch_module_args(args):
-        old = basic._ANSIBLE_ARGS
-        basic._ANSIBLE_ARGS = to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': args}))
-        try:
-            yield
-        finally:
-            basic._ANSIBLE_ARGS = old
 
 AUDIT = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                      'fixtures', 'audit')
@@ -38,11 +23,7 @@ NAME = 'perftest'
 
 
 def run(capsys, check=False, diff=False, **args):
-    args = dict(args, _ansible_check_mode=check, _ansible_diff=diff)
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            mod.main()
-    return json.loads(capsys.readouterr().out)
+    return run_module(mod.main, capsys, check=check, diff=diff, **args)
 
 
 def listing(st, name=NAME):
