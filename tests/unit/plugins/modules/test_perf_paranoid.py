@@ -15,6 +15,7 @@ from helpers import make_proc, make_root, read_file as _read, run_module, write_
 
 DROPIN = '/etc/sysctl.d/99-zz-perfsec-perf.conf'
 
+
 def _clear_warnings():
     # warnings accumulate in a module-global of ansible; each main() here is one "run"
     from ansible.module_utils.common import warnings as w
