@@ -11,6 +11,7 @@ __metaclass__ = type
 
 import os
 import re
+import tempfile
 
 PROC_ROOT = '/proc'
 SELINUXFS = '/sys/fs/selinux'
@@ -86,3 +87,24 @@ def file_capabilities(module, path):
     if rest.startswith('='):
         rest = rest[1:].strip()
     return rest
+
+
+def atomic_write(module, path, text, mode=None):
+    """Write ``text`` (UTF-8) to ``path`` through a temp file and module.atomic_move.
+
+    An existing file keeps its mode, owner and SELinux context (atomic_move's doing); ``mode``,
+    when given, is set on the result. Missing parent directories are created (0755).
+    """
+    dirname = os.path.dirname(path)
+    if not os.path.isdir(dirname):
+        os.makedirs(dirname, 0o755)
+    fd, tmp = tempfile.mkstemp(prefix='.perfsec-', dir=dirname)
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            f.write(text.encode('utf-8'))
+    except Exception:
+        os.unlink(tmp)
+        raise
+    module.atomic_move(tmp, path)
+    if mode is not None:
+        os.chmod(path, mode)

@@ -226,12 +226,11 @@ skipped:
 '''
 
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.perfsec.selinux.plugins.module_utils.common import (
-    PROC_ROOT, in_container,
+    PROC_ROOT, atomic_write, in_container,
 )
 from ansible_collections.perfsec.selinux.plugins.module_utils import sysctl as sc
 
@@ -341,19 +340,6 @@ def predicted_boot_values(result, params, root):
     return sc.boot_values(keys, root, dict((f['path'], f['after']) for f in result['files']))
 
 
-def write_file(module, path, content):
-    """Atomic write keeping mode/owner/SELinux context of an existing file."""
-    dirname = os.path.dirname(path)
-    if not os.path.isdir(dirname):
-        os.makedirs(dirname, 0o755)
-    fd, tmp = tempfile.mkstemp(prefix='.perfsec-', dir=dirname)
-    with os.fdopen(fd, 'w') as f:
-        f.write(content)
-    if not os.path.exists(path):
-        os.chmod(tmp, 0o644)
-    module.atomic_move(tmp, path)
-
-
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -413,7 +399,8 @@ def main():
     if not module.check_mode:
         try:
             for f in result['files']:
-                write_file(module, f['real'], f['after'])
+                atomic_write(module, f['real'], f['after'],
+                             mode=None if os.path.exists(f['real']) else 0o644)
             for k, v in result['writes']:
                 sc.write_value(k, v, proc_root)
         except sc.SysctlError as e:

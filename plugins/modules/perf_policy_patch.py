@@ -121,10 +121,10 @@ patch_file:
 '''
 
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
+from ansible_collections.perfsec.selinux.plugins.module_utils.common import atomic_write
 from ansible_collections.perfsec.selinux.plugins.module_utils.flask import (
     FlaskError, default_requests, ensure, IDENT_RE)
 
@@ -144,18 +144,6 @@ def _names(module, option, mapping):
                                      '(letters, digits, underscore)' % (option, name))
         out[to_native(cls)] = perms
     return out
-
-
-def _write(module, path, text):
-    """Write ``text`` to ``path`` atomically, keeping the file's mode (and line endings)."""
-    fd, tmp = tempfile.mkstemp(prefix='.perf_policy_patch.', dir=os.path.dirname(path))
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(text.encode('utf-8'))
-    except Exception:
-        os.unlink(tmp)
-        raise
-    module.atomic_move(tmp, path)
 
 
 def main():
@@ -212,12 +200,11 @@ def main():
                                      'patch_file; the tree was not changed' % pdir)
             old_umask = os.umask(0o077)
             try:
-                _write(module, p['patch_file'], res['patch'])
+                atomic_write(module, p['patch_file'], res['patch'], mode=0o600)
             finally:
                 os.umask(old_umask)
-            os.chmod(p['patch_file'], 0o600)
         for f in changed_files:
-            _write(module, f['path'], f['after'])
+            atomic_write(module, f['path'], f['after'])
     except (IOError, OSError) as e:
         module.fail_json(msg='cannot write %s: %s; check that the tree is writable by the remote user'
                              % (getattr(e, 'filename', '') or p['path'], to_native(e)), **result)
