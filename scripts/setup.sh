@@ -18,7 +18,7 @@ APT_PACKAGES=(
   # the SELinux VM test bed
   qemu-system-x86 qemu-utils mmdebstrap debootstrap e2fsprogs openssh-client
   # virtualenvs
-  python3-venv
+  python3-venv chromium
 )
 
 missing=()
