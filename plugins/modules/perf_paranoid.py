@@ -125,6 +125,32 @@ EXAMPLES = r'''
     level: 3
     runtime: false
 
+- name: Runtime only, for a profiling session (the next boot restores the configured level)
+  perfsec.selinux.perf_paranoid:
+    level: 1
+    persist: false
+
+- name: Fleet with containers in the inventory - skip them instead of failing
+  perfsec.selinux.perf_paranoid:
+    level: 2
+    skip_unsupported: true
+
+- name: A custom kernel known to carry the Debian restriction patch (no config in /boot)
+  perfsec.selinux.perf_paranoid:
+    level: 3
+    assume_level_supported: true
+    dropin: /etc/sysctl.d/99-zz-site-perf.conf
+
+- name: Report the files that would undo the level at boot
+  perfsec.selinux.perf_paranoid:
+    level: 2
+  register: paranoid
+
+- name: Warn about them
+  ansible.builtin.debug:
+    msg: "{{ paranoid.overriding_files | join(', ') }} override {{ paranoid.dropin }} at boot"
+  when: paranoid.overriding_files | length > 0
+
 - name: Bigger ring buffers and a lower sample rate
   perfsec.selinux.perf_paranoid:
     level: 1

@@ -84,6 +84,22 @@ EXAMPLES = r'''
     path: /root/rpmbuild/BUILD/selinux-policy-b86eaaf4dbcf2d51dd4432df7185c0eaf3cbcc02
     patch_file: /root/rpmbuild/SOURCES/selinux-policy-perf-events-perfmon.patch
 
+- name: Preview the change of a tree (nothing written; the diff per flask file with --diff)
+  perfsec.selinux.perf_policy_patch:
+    path: "{{ build_dir }}"
+  check_mode: true
+  diff: true
+  register: preview
+
+- name: Show what would be added
+  ansible.builtin.debug:
+    msg: "{{ preview.added_classes + preview.added_permissions }}"
+
+- name: Only class perf_event (the tree already has capability2 perfmon)
+  perfsec.selinux.perf_policy_patch:
+    path: "{{ build_dir }}"
+    perfmon: false
+
 - name: Also ensure capability2 bpf
   perfsec.selinux.perf_policy_patch:
     path: "{{ build_dir }}"

@@ -167,10 +167,42 @@ EXAMPLES = r'''
       }
       allow user_t self:perf_event { open kernel read };
 
+- name: Preview what a generated module would grant (no store change)
+  perfsec.selinux.perf_semodule:
+    name: my-perf
+    from_audit:
+      records: "{{ avc.stdout }}"
+      allowed_domains: [user_t]
+      include_bpf: true
+  check_mode: true
+  diff: true
+  register: preview
+
+- name: Show the rules
+  ansible.builtin.debug:
+    var: preview.rules
+
+- name: Install a module compiled elsewhere (audit2allow -M my-perf) at priority 400
+  perfsec.selinux.perf_semodule:
+    name: my-perf
+    src: /root/my-perf.pp
+    priority: 400
+
+- name: Install into the store of a host whose SELinux is disabled in the kernel (used once it is enabled)
+  perfsec.selinux.perf_semodule:
+    name: my-perf
+    src: /root/my-perf.te
+    root: /
+
 - name: Disable it
   perfsec.selinux.perf_semodule:
     name: my-perf
     state: disabled
+
+- name: Enable it again (no reinstall)
+  perfsec.selinux.perf_semodule:
+    name: my-perf
+    state: enabled
 
 - name: Remove it at priority 300
   perfsec.selinux.perf_semodule:
