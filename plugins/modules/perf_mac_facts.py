@@ -17,6 +17,11 @@ description:
     and capability2 C(perfmon), C(deny_unknown), the C(kernel.perf_event_*) sysctls,
     a pending C(/.autorelabel), the installed policy modules with priority, state and
     checksum, and the perf binary with its file capabilities.
+  - For reports it also says where C(kernel.perf_event_paranoid) is set (which sysctl file wins
+    at boot, or runtime only), counts recent C(perf_event) / C(capability2 perfmon) AVC denials
+    from the tail of the audit log, describes what the C(perfsec.selinux.perf_users) role
+    set up (group, privileged perf copy and its file capabilities) and when perfsec last
+    changed the host.
   - Works on hosts without SELinux (it reports C(disabled) or C(absent)) and changes nothing.
   - Results are returned under C(ansible_facts.perfsec).
 author:
@@ -41,11 +46,64 @@ options:
     default: []
   perf_path:
     description:
-      - The perf binary to describe. Default is C(perf) from the PATH.
+      - The perf binary to describe. Default is C(perf) from the PATH
+        (with O(root), the first C(perf) in C(/usr/local/bin), C(/usr/bin), C(/bin),
+        C(/usr/sbin), C(/sbin) below it).
     type: path
+  root:
+    description:
+      - Read every file below this directory instead of C(/) (procfs, selinuxfs,
+        C(/etc), C(/var), the perf binary); C(semodule) gets C(-p ROOT) (and C(-s) with the
+        C(SELINUXTYPE) of C(ROOT/etc/selinux/config)).
+      - For tests (fake roots) and for describing a mounted image; on a live host leave it alone.
+    type: path
+    default: /
+  gather_denials:
+    description:
+      - Count recent C(perf_event) and C(capability2) C(perfmon)/C(bpf) AVC denials in O(audit_log).
+    type: bool
+    default: true
+  audit_log:
+    description:
+      - The auditd log to read (host view; below O(root) when set). Rotated files are not read.
+    type: path
+    default: /var/log/audit/audit.log
+  denials_max_bytes:
+    description:
+      - Read at most this many bytes from the end of O(audit_log), so a huge log costs nothing.
+      - The result says whether the read was truncated.
+    type: int
+    default: 1048576
+  denials_max_age:
+    description:
+      - Only count denials whose audit timestamp is at most this many seconds old.
+        C(0) counts every denial in the bytes read.
+    type: int
+    default: 86400
+  perf_users_group:
+    description: The group the C(perfsec.selinux.perf_users) role manages (its C(perf_users_group)).
+    type: str
+    default: perf_users
+  perf_users_dir:
+    description: Directory of that role's privileged perf copy (its C(perf_users_dir)).
+    type: path
+    default: /opt/perf_users
+  change_paths:
+    description:
+      - Files and directories whose newest modification time is reported as C(last_change)
+        (directories are walked, at most 2000 entries). The store directories of the reported
+        policy modules (C(/var/lib/selinux/STORE/active/modules/PRIORITY/NAME)) and the
+        privileged perf copy of O(perf_users_dir) always count too.
+      - The default holds the perfsec state directory (relabel marker, policy backups) and the
+        drop-in of the C(perfsec.selinux.paranoid) role.
+    type: list
+    elements: path
+    default: [/var/lib/perfsec, /etc/sysctl.d/99-zz-perfsec-perf.conf]
 notes:
   - Read-only; check mode is supported and returns the same facts.
   - Uses only selinuxfs, procfs and files, plus C(semodule) and C(getcap) when they are installed.
+  - Denials are read from the raw auditd log, not with C(ausearch), so the cost is bounded by
+    O(denials_max_bytes); hosts logging AVCs only to the journal report C(available=false).
 attributes:
   check_mode:
     support: full
@@ -125,6 +183,30 @@ ansible_facts:
             perf_event_mlock_kb: 516
             perf_event_max_sample_rate: 100000
             perf_cpu_time_max_percent: 25
+            paranoid_source:
+              runtime: 2
+              boot: '2'
+              file: /etc/sysctl.d/99-zz-perfsec-perf.conf
+              line: 4
+              managed: true
+              state: file
+              entries:
+                - path: /etc/sysctl.d/99-zz-perfsec-perf.conf
+                  line: 4
+                  value: '2'
+          contains:
+            paranoid_source:
+              description:
+                - Where C(kernel.perf_event_paranoid) comes from, by the boot-time precedence of
+                  systemd-sysctl and procps (see module_utils/sysctl.py).
+                - C(entries) lists every assignment in application order; the last one wins at
+                  boot (C(boot), C(file), C(line)). C(managed) is true when that file was written
+                  by perfsec (its first line says C(Managed by perfsec.selinux)).
+                - C(state) is C(file) (a file sets the runtime value), C(runtime_only) (no file
+                  sets it, so the kernel default or a runtime write), or C(runtime_differs) (a file sets
+                  another value than the running kernel has).
+              type: dict
+              returned: always
         modules:
           description:
             - Installed policy modules (filtered by I(module_filter)) with priority, enabled and
@@ -150,17 +232,83 @@ ansible_facts:
             path: /usr/bin/perf
             real_path: /usr/bin/perf
             capabilities: ''
+        perf_users:
+          description:
+            - What the C(perfsec.selinux.perf_users) role set up, when detectable. C(group_exists),
+              C(gid), C(members) come from the group database (C(ROOT/etc/group) with O(root));
+              C(binary) is C(PERF_USERS_DIR/perf) when present, with its octal C(mode), owning
+              C(binary_group) and file C(capabilities) (null when getcap is missing).
+          type: dict
+          returned: always
+          sample:
+            group: perf_users
+            group_exists: true
+            gid: 998
+            members: [alice]
+            dir: /opt/perf_users
+            binary: /opt/perf_users/perf
+            binary_mode: '0750'
+            binary_group: perf_users
+            capabilities: cap_perfmon,cap_sys_ptrace,cap_syslog=ep
+        denials:
+          description:
+            - Recent denied AVC records of class C(perf_event), and of class C(capability2) for
+              C(perfmon)/C(bpf), parsed by module_utils/audit.py from the last O(denials_max_bytes)
+              bytes of O(audit_log), at most O(denials_max_age) seconds old.
+            - C(groups) aggregates them per source domain and class; C(first)/C(last) are epoch
+              seconds of the oldest/newest counted record. C(available) is false (and C(error)
+              says why) when the log cannot be read; C(enabled) is false with I(gather_denials=false).
+          type: dict
+          returned: always
+          sample:
+            enabled: true
+            available: true
+            error: null
+            log: /var/log/audit/audit.log
+            bytes_read: 1048576
+            truncated: true
+            max_age: 86400
+            count: 3
+            perms: [cpu, open]
+            domains: [user_t]
+            classes: [perf_event]
+            comms: [perf]
+            first: 1732800000.123
+            last: 1732800100.456
+            groups:
+              - stype: user_t
+                tclass: perf_event
+                perms: [cpu, open]
+                count: 3
+        last_change:
+          description:
+            - When perfsec last changed this host, as far as files show it - the newest
+              modification time among O(change_paths) (walked), the store directories of the
+              reported policy modules and the privileged perf copy. C(time) is epoch seconds,
+              C(iso) the same in UTC, C(path) the file that has it; all null when none exists.
+          type: dict
+          returned: always
+          sample:
+            time: 1732800000.0
+            iso: '2024-11-28T13:20:00Z'
+            path: /var/lib/selinux/default/active/modules/300/my-perf
 '''
 
 import os
 import re
+import stat
+import time
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.perfsec.selinux.plugins.module_utils.audit import parse_avc
 from ansible_collections.perfsec.selinux.plugins.module_utils.common import (
     PROC_ROOT, SELINUXFS, file_capabilities, in_container, kernel_version, read_sysctl, read_text,
 )
 from ansible_collections.perfsec.selinux.plugins.module_utils.selinuxfs import (
     SELINUX_CONFIG, read_config, runtime_state,
+)
+from ansible_collections.perfsec.selinux.plugins.module_utils.sysctl import (
+    DEFAULT_DROPIN, PARANOID, find_entries, rooted, unrooted,
 )
 
 PERF_SYSCTLS = (
@@ -169,6 +317,13 @@ PERF_SYSCTLS = (
     'kernel.perf_event_max_sample_rate',
     'kernel.perf_cpu_time_max_percent',
 )
+AUDIT_LOG = '/var/log/audit/audit.log'
+PERFSEC_STATE_DIR = '/var/lib/perfsec'
+MANAGED_MARK = '# Managed by perfsec.selinux'
+PERF_SEARCH_DIRS = ('/usr/local/bin', '/usr/bin', '/bin', '/usr/sbin', '/sbin')
+AUDIT_TS_RE = re.compile(r'audit\((\d+(?:\.\d+)?):\d+\)')
+DENIAL_CLASSES = {'perf_event': None, 'capability2': frozenset(['perfmon', 'bpf'])}
+WALK_LIMIT = 2000
 
 
 def gather_selinux(selinuxfs=SELINUXFS, config=SELINUX_CONFIG, root='/'):
@@ -196,10 +351,40 @@ def gather_kernel(proc_root=PROC_ROOT, root='/'):
     facts['cap_perfmon'] = bool(ver and ver >= (5, 8))
     for name in PERF_SYSCTLS:
         facts[name.split('.', 1)[1]] = read_sysctl(name, proc_root)
+    facts['paranoid_source'] = paranoid_source(facts['perf_event_paranoid'], root)
     return facts
 
 
-def gather_modules(module, patterns):
+def _int_or_none(value):
+    try:
+        return int(str(value).split()[0])
+    except (ValueError, IndexError):
+        return None
+
+
+def paranoid_source(runtime, root='/'):
+    """Which sysctl file sets kernel.perf_event_paranoid at boot (module_utils.sysctl order)."""
+    entries = find_entries([PARANOID], root)
+    out = {'runtime': runtime, 'boot': None, 'file': None, 'line': None, 'managed': False,
+           'state': 'runtime_only',
+           'entries': [{'path': e['path'], 'line': e['line'], 'value': e['value']} for e in entries]}
+    if not entries:
+        return out
+    win = entries[-1]
+    out['boot'] = win['value']
+    out['file'] = win['path']
+    out['line'] = win['line']
+    first = (read_text(win['file'], '') or '').splitlines()[:1]
+    out['managed'] = bool(first and first[0].startswith(MANAGED_MARK))
+    out['state'] = 'file' if _int_or_none(win['value']) == runtime else 'runtime_differs'
+    return out
+
+
+def store_name(root='/'):
+    return read_config(rooted(root, SELINUX_CONFIG))['policy_type']
+
+
+def gather_modules(module, patterns, root='/'):
     try:
         from ansible_collections.perfsec.selinux.plugins.module_utils.semodule import list_modules
     except ImportError:  # pragma: no cover - only during development
@@ -207,7 +392,10 @@ def gather_modules(module, patterns):
     if not module.get_bin_path('semodule'):
         return [], 'semodule is not installed'
     try:
-        mods = list_modules(module)
+        if root and root != '/':
+            mods = list_modules(module, root=root, store=store_name(root))
+        else:
+            mods = list_modules(module)
     except Exception as e:  # the store may be missing or locked; facts must not fail
         return [], str(e)
     if patterns:
@@ -218,12 +406,183 @@ def gather_modules(module, patterns):
     return mods, None
 
 
-def gather_perf(module, path=None):
-    perf = path or module.get_bin_path('perf')
+def find_perf(module, path=None, root='/'):
+    """Rooted path of the perf binary to describe, or None."""
+    if path:
+        return rooted(root, path)
+    if not root or root == '/':
+        return module.get_bin_path('perf')
+    for d in PERF_SEARCH_DIRS:
+        cand = rooted(root, os.path.join(d, 'perf'))
+        if os.path.isfile(cand):
+            return cand
+    return None
+
+
+def gather_perf(module, path=None, root='/'):
+    perf = find_perf(module, path, root)
     if not perf or not os.path.exists(perf):
         return {'path': None, 'real_path': None, 'capabilities': None}
     real = os.path.realpath(perf)
-    return {'path': perf, 'real_path': real, 'capabilities': file_capabilities(module, real)}
+    return {'path': unrooted(root, perf), 'real_path': unrooted(root, real),
+            'capabilities': file_capabilities(module, real)}
+
+
+def _group_db(root='/'):
+    """[(name, gid, [members])] from ROOT/etc/group, or from the NSS database on /."""
+    if not root or root == '/':
+        import grp
+        try:
+            return [(g.gr_name, g.gr_gid, list(g.gr_mem)) for g in grp.getgrall()]
+        except Exception:  # NSS backends may fail; fall back to the file
+            pass
+    out = []
+    for line in (read_text(rooted(root, '/etc/group'), '') or '').splitlines():
+        parts = line.split(':')
+        if len(parts) < 4 or not parts[0] or parts[0].startswith('#'):
+            continue
+        members = [m for m in parts[3].split(',') if m]
+        out.append((parts[0], _int_or_none(parts[2]), members))
+    return out
+
+
+def gather_perf_users(module, group, directory, root='/'):
+    facts = {'group': group, 'group_exists': False, 'gid': None, 'members': [],
+             'dir': directory, 'binary': None, 'binary_mode': None, 'binary_group': None,
+             'capabilities': None}
+    groups = _group_db(root)
+    for name, gid, members in groups:
+        if name == group:
+            facts.update(group_exists=True, gid=gid, members=sorted(members))
+            break
+    binary = os.path.join(directory, 'perf')
+    real = rooted(root, binary)
+    try:
+        st = os.stat(real)
+    except OSError:
+        return facts
+    if not stat.S_ISREG(st.st_mode):
+        return facts
+    names = dict((gid, name) for name, gid, members in groups)
+    facts.update(binary=binary, binary_mode='%04o' % stat.S_IMODE(st.st_mode),
+                 binary_group=names.get(st.st_gid, str(st.st_gid)),
+                 capabilities=file_capabilities(module, real))
+    return facts
+
+
+def read_tail(path, max_bytes):
+    """(text, bytes_read, truncated) of the last ``max_bytes`` of ``path``; a partial first
+    line is dropped when the read starts mid-file. Raises IOError/OSError."""
+    with open(path, 'rb') as f:
+        f.seek(0, os.SEEK_END)
+        size = f.tell()
+        start = max(0, size - max_bytes)
+        f.seek(start)
+        data = f.read(size - start)
+    if start > 0:
+        nl = data.find(b'\n')
+        data = data[nl + 1:] if nl >= 0 else b''
+    return data.decode('utf-8', 'replace'), size - start, start > 0
+
+
+def count_denials(text, max_age=0, now=None):
+    """Denied perf_event (and capability2 perfmon/bpf) AVCs in ``text``, newer than max_age."""
+    now = time.time() if now is None else now
+    groups = {}
+    first = last = None
+    count = 0
+    comms = set()
+    for line in text.splitlines():
+        if 'avc:' not in line:
+            continue
+        rec = parse_avc(line)
+        if not rec or rec['result'] != 'denied' or rec['tclass'] not in DENIAL_CLASSES:
+            continue
+        allowed = DENIAL_CLASSES[rec['tclass']]
+        perms = [p for p in rec['perms'] if allowed is None or p in allowed]
+        if not perms:
+            continue
+        m = AUDIT_TS_RE.search(line)
+        ts = float(m.group(1)) if m else None
+        if max_age and ts is not None and ts < now - max_age:
+            continue
+        count += 1
+        if ts is not None:
+            first = ts if first is None else min(first, ts)
+            last = ts if last is None else max(last, ts)
+        if rec['comm']:
+            comms.add(rec['comm'])
+        g = groups.setdefault((rec['stype'], rec['tclass']), {'perms': set(), 'count': 0})
+        g['perms'].update(perms)
+        g['count'] += 1
+    out_groups = [{'stype': k[0], 'tclass': k[1], 'perms': sorted(v['perms']), 'count': v['count']}
+                  for k, v in sorted(groups.items())]
+    perms = set()
+    for g in out_groups:
+        perms.update(g['perms'])
+    return {'count': count, 'perms': sorted(perms),
+            'domains': sorted(set(g['stype'] for g in out_groups)),
+            'classes': sorted(set(g['tclass'] for g in out_groups)),
+            'comms': sorted(comms), 'first': first, 'last': last, 'groups': out_groups}
+
+
+def no_denials(log=AUDIT_LOG, max_age=86400, enabled=True):
+    facts = {'enabled': enabled, 'available': False, 'error': None, 'log': log, 'bytes_read': 0,
+             'truncated': False, 'max_age': max_age}
+    facts.update(count_denials(''))
+    return facts
+
+
+def gather_denials(log=AUDIT_LOG, max_bytes=1048576, max_age=86400, root='/', now=None):
+    facts = no_denials(log, max_age)
+    try:
+        text, facts['bytes_read'], facts['truncated'] = read_tail(rooted(root, log), max_bytes)
+    except (IOError, OSError) as e:
+        facts['error'] = 'cannot read %s: %s' % (log, e.strerror or e)
+        return facts
+    facts['available'] = True
+    facts.update(count_denials(text, max_age, now))
+    return facts
+
+
+def _newest(path, best, budget):
+    """Walk ``path`` (rooted) updating best = [mtime, path]; budget = [entries left]."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return
+    budget[0] -= 1
+    if best[0] is None or st.st_mtime > best[0]:
+        best[0], best[1] = st.st_mtime, path
+    if not stat.S_ISDIR(st.st_mode):
+        return
+    try:
+        names = sorted(os.listdir(path))
+    except OSError:
+        return
+    for name in names:
+        if budget[0] <= 0:
+            return
+        _newest(os.path.join(path, name), best, budget)
+
+
+def gather_last_change(paths, modules, perf_users, root='/'):
+    cands = list(paths)
+    store = store_name(root)
+    if store:
+        for m in modules:
+            cands.append('/var/lib/selinux/%s/active/modules/%d/%s' % (store, m['priority'], m['name']))
+    if perf_users.get('binary'):
+        cands.append(perf_users['binary'])
+    best = [None, None]
+    budget = [WALK_LIMIT]
+    for p in cands:
+        _newest(rooted(root, p), best, budget)
+    if best[0] is None:
+        return {'time': None, 'iso': None, 'path': None}
+    return {'time': round(best[0], 3),
+            'iso': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(best[0])),
+            'path': unrooted(root, best[1])}
 
 
 def main():
@@ -232,24 +591,50 @@ def main():
             gather_modules=dict(type='bool', default=True),
             module_filter=dict(type='list', elements='str', default=[]),
             perf_path=dict(type='path'),
+            root=dict(type='path', default='/'),
+            gather_denials=dict(type='bool', default=True),
+            audit_log=dict(type='path', default=AUDIT_LOG),
+            denials_max_bytes=dict(type='int', default=1048576),
+            denials_max_age=dict(type='int', default=86400),
+            perf_users_group=dict(type='str', default='perf_users'),
+            perf_users_dir=dict(type='path', default='/opt/perf_users'),
+            change_paths=dict(type='list', elements='path',
+                              default=[PERFSEC_STATE_DIR, DEFAULT_DROPIN]),
         ),
         supports_check_mode=True,
     )
-    for pattern in module.params['module_filter']:
+    p = module.params
+    for pattern in p['module_filter']:
         try:
             re.compile(pattern)
         except re.error as e:
             module.fail_json(msg='module_filter %r is not a valid regular expression: %s' % (pattern, e))
+    if p['denials_max_bytes'] < 1:
+        module.fail_json(msg='denials_max_bytes must be at least 1 (got %d)' % p['denials_max_bytes'])
+    if p['denials_max_age'] < 0:
+        module.fail_json(msg='denials_max_age must be 0 (no limit) or a number of seconds (got %d)'
+                         % p['denials_max_age'])
+    root = p['root']
+    if not os.path.isdir(root):
+        module.fail_json(msg='root %s is not a directory' % root)
 
     facts = {
-        'selinux': gather_selinux(),
-        'kernel': gather_kernel(),
+        'selinux': gather_selinux(rooted(root, SELINUXFS), rooted(root, SELINUX_CONFIG), root),
+        'kernel': gather_kernel(rooted(root, PROC_ROOT), root),
         'modules': [],
         'modules_error': None,
-        'perf': gather_perf(module, module.params['perf_path']),
+        'perf': gather_perf(module, p['perf_path'], root),
+        'perf_users': gather_perf_users(module, p['perf_users_group'], p['perf_users_dir'], root),
     }
-    if module.params['gather_modules']:
-        facts['modules'], facts['modules_error'] = gather_modules(module, module.params['module_filter'])
+    if p['gather_modules']:
+        facts['modules'], facts['modules_error'] = gather_modules(module, p['module_filter'], root)
+    if p['gather_denials']:
+        facts['denials'] = gather_denials(p['audit_log'], p['denials_max_bytes'],
+                                          p['denials_max_age'], root)
+    else:
+        facts['denials'] = no_denials(p['audit_log'], p['denials_max_age'], enabled=False)
+    facts['last_change'] = gather_last_change(p['change_paths'], facts['modules'],
+                                              facts['perf_users'], root)
     module.exit_json(changed=False, ansible_facts={'perfsec': facts})
 
 
