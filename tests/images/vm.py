@@ -11,14 +11,16 @@
   vm.py accel                                            print the accelerator in use (probe)
 
 Every instance lives in its own state dir: disk.qcow2 (copy of the snapshot overlay, or a
-fresh overlay on the read-only base image with --cold), serial.log, monitor.sock, qemu.pid,
-instance.json. SSH is forwarded from 127.0.0.1:PORT (a free port picked per instance).
+fresh overlay on the read-only base image with --cold), serial.log, qemu.pid,
+instance.json; its monitor socket is /tmp/perfsec-vm-UID/<hash of DIR>.sock (short, see
+monitor_sock). SSH is forwarded from 127.0.0.1:PORT (a free port picked per instance).
 Environment: PERFSEC_IMAGE_CACHE (default .cache/images), PERFSEC_VM_ACCEL=tcg|kvm|auto
 (default auto: KVM only when a probe boot on this machine proved it works, else TCG).
 """
 import argparse
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -73,6 +75,16 @@ def free_port():
         return s.getsockname()[1]
 
 
+def monitor_sock(state):
+    """The instance's HMP socket. AF_UNIX paths are limited to 107 bytes, and a checkout
+    under a deep directory (CI clones into /check/work/...) pushes STATE/monitor.sock past
+    that, so the socket lives in a short per-user directory, named by a hash of STATE."""
+    run = os.path.join("/tmp", "perfsec-vm-%d" % os.getuid())
+    os.makedirs(run, mode=0o700, exist_ok=True)
+    digest = hashlib.sha1(os.path.abspath(state).encode()).hexdigest()[:20]
+    return os.path.join(run, digest + ".sock")
+
+
 def qemu_argv(img, disk, accel, memory, cpus, port, state, name):
     return [
         "qemu-system-x86_64", "-name", "perfsec-%s" % name,
@@ -85,7 +97,7 @@ def qemu_argv(img, disk, accel, memory, cpus, port, state, name):
         "-device", "virtio-net-pci,netdev=n0",
         "-device", "virtio-rng-pci",
         "-serial", "file:%s" % os.path.join(state, "serial.log"),
-        "-monitor", "unix:%s,server=on,wait=off" % os.path.join(state, "monitor.sock"),
+        "-monitor", "unix:%s,server=on,wait=off" % monitor_sock(state),
         "-pidfile", os.path.join(state, "qemu.pid"), "-daemonize",
     ]
 
@@ -138,7 +150,7 @@ def monitor(state, command, timeout=600):
     """Send one HMP command to the instance monitor, return its output."""
     with socket.socket(socket.AF_UNIX) as s:
         s.settimeout(timeout)
-        s.connect(os.path.join(state, "monitor.sock"))
+        s.connect(monitor_sock(state))
         buf = b""
         while not buf.endswith(b"(qemu) "):
             buf += s.recv(4096)
@@ -180,6 +192,8 @@ def kill(state):
             time.sleep(0.1)
         else:
             os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(OSError):
+        os.unlink(monitor_sock(state))
 
 
 def accel_probe():
