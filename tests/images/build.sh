@@ -53,6 +53,8 @@ recipe() {
   echo "packages=${PACKAGES[*]}"
   sha256sum "$HERE/build.sh" "$HERE/customize.sh" "$HERE/label.py" | sed "s|$HERE/||"
   (cd "$FDIR" && find . -type f -print0 | sort -z | xargs -0 -r sha256sum)
+  # A flavour that installs inputs from elsewhere (built packages) prints their digests.
+  if [[ -x $FDIR/inputs ]]; then "$FDIR/inputs"; fi
 }
 HASH=$(recipe | sha256sum | cut -c1-12)
 OUT=$CACHE/$FLAVOUR-$MODE-$HASH
