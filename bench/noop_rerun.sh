@@ -64,6 +64,10 @@ vm_counters() {
         echo "${c:-NA} ${l:-0}"'
 }
 
+qemu_count() { local n=0 c; for c in /proc/[0-9]*/comm; do [[ $(cat "$c" 2>/dev/null) == qemu* ]] && n=$((n + 1)); done; echo "$n"; }
+QEMU_BEFORE=$(qemu_count)
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+
 log "starting the VM (TCG, from the snapshot)"
 INFO=$("${VM[@]}" start --state-dir "$STATE" --name bench)
 printf '%s\n' "$INFO" > "$DATA/instance.json"
@@ -126,9 +130,10 @@ for ((rep = 0; rep < REPS; rep++)); do
   else run_one seed "$rep"; run_one ours "$rep"; fi
 done
 
-"$PY" - "$RESULTS" "$CONVERGE_S" "$DATA" "$(nproc)" "$(uname -r)" "$(cut -d' ' -f1-3 /proc/loadavg)" <<'EOF'
+"$PY" - "$RESULTS" "$CONVERGE_S" "$DATA" "$(nproc)" "$(uname -r)" "$(cut -d' ' -f1-3 /proc/loadavg)" \
+  "$LOAD_BEFORE" "$QEMU_BEFORE" "$(( $(qemu_count) - 1 ))" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" <<'EOF'
 import json, statistics, sys
-path, converge_s, data, nproc, kernel, load = sys.argv[1:7]
+path, converge_s, data, nproc, kernel, load, load0, q0, q1, date = sys.argv[1:11]
 rows = [l.rstrip('\n').split('\t') for l in open(path) if l.strip()]
 raw = {'ours': [], 'seed': []}
 for kind, rep, wall, c0, c1, l0, l1, rc, changed in rows:
@@ -144,7 +149,9 @@ pairs = [round(s['wall_s'] / o['wall_s'], 2) for s, o in zip(raw['seed'], raw['o
 summary = {'benchmark': 'noop_rerun', 'converge_s': float(converge_s), 'raw': raw, 'median_wall_s': med,
            'ratio_seed_over_ours_per_rep': pairs,
            'ratio_seed_over_ours_median': statistics.median(pairs) if pairs else None,
-           'machine': {'nproc': int(nproc), 'kernel': kernel, 'loadavg_end': load},
+           'machine': {'nproc': int(nproc), 'kernel': kernel, 'loadavg_start': load0, 'loadavg_end': load,
+                       'qemu_processes_before_start': int(q0), 'qemu_processes_other_at_end': int(q1),
+                       'date_end': date},
            'data_dir': data}
 print('%-5s %-22s %-9s %-18s %-18s %s' % ('run', 'wall s per rep', 'median s', 'rebuilds per rep', 'policy loads', 'rc'))
 for k in ('ours', 'seed'):
