@@ -105,16 +105,19 @@ def generate_rules(text, allowed_domains, comm=None, include_bpf=False):
     ``(source, target, tclass, [perms])`` (target ``self`` when equal to source) and
     skipped a dict {reason: count, 'total': n}. ``comm``: list of command names to keep
     (empty/None: any); it is a filter, not a trust boundary (comm is chosen by the process).
+    ``text`` is a string or an iterable of lines (a large log is streamed, never held whole).
     """
     allowed_domains = set(allowed_domains or [])
     comms = set(comm or [])
     skipped = dict((r, 0) for r in SKIP_REASONS)
     acc = {}
-    for line in (text or '').splitlines():
+    lines = (text or '').splitlines() if isinstance(text, str) else (text or [])
+    for line in lines:
         s = line.strip()
         if not s or s == '----' or s.startswith('time->'):
             continue
-        rec = parse_avc(s)
+        # AVC_RE needs "avc:": most lines of a real log are other records, skip the full parse
+        rec = parse_avc(s) if 'avc:' in s else None
         if rec is None:
             if re.match(r'^(?:node=\S+ )?type=', s) and not re.match(r'^(?:node=\S+ )?type=AVC ', s):
                 skipped['not_avc'] += 1

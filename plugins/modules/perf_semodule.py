@@ -286,17 +286,19 @@ POLICY_BUILD_HINT = ('build and install a policy that defines it with the roles 
 
 
 def _read_audit(module, spec):
-    chunks = []
+    """The audit lines of from_audit: each file streamed line by line (a log of gigabytes
+    is never held in memory), then the given records."""
     for path in spec.get('paths') or []:
         try:
             with open(path, 'rb') as f:
-                chunks.append(to_text(f.read(), errors='surrogate_or_replace'))
+                for raw in f:
+                    yield to_text(raw, errors='surrogate_or_replace')
         except (IOError, OSError) as e:
             module.fail_json(msg='cannot read audit log %s: %s; check the path or pass the '
                                  'records as from_audit.records' % (path, to_native(e)))
     if spec.get('records'):
-        chunks.append(spec['records'])
-    return '\n'.join(chunks)
+        for line in spec['records'].splitlines():
+            yield line
 
 
 def _cil_rules(cil_text):
