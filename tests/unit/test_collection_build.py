@@ -55,3 +55,21 @@ def test_build_install_offline_and_doc(tmp_path):
     # a subset: the module grows options; the doc must come from the tarball, complete
     assert {'gather_modules', 'module_filter', 'perf_path'} <= set(entry['doc']['options'])
     assert entry['examples']
+
+
+def test_execution_environment_context(tmp_path):
+    """ansible-builder turns execution-environment.yml into a build context (the image build
+    itself needs podman/docker, which this machine lacks)."""
+    builder = os.path.join(BIN, 'ansible-builder')
+    if not os.path.exists(builder):
+        pytest.skip('ansible-builder not installed in this lane')
+    ctx = str(tmp_path / 'ctx')
+    _run([builder, 'create', '-f', os.path.join(ROOT, 'execution-environment.yml'), '-c', ctx])
+    # Containerfile with podman on PATH, Dockerfile otherwise
+    name = 'Containerfile' if os.path.exists(os.path.join(ctx, 'Containerfile')) else 'Dockerfile'
+    with open(os.path.join(ctx, name)) as f:
+        containerfile = f.read()
+    assert 'ansible-galaxy' in containerfile and 'requirements.yml' in containerfile
+    with open(os.path.join(ctx, '_build', 'requirements.yml')) as f:
+        reqs = f.read()
+    assert 'perfsec' in reqs and 'ansible.posix' in reqs and 'community.general' in reqs
