@@ -297,8 +297,7 @@ def _read_audit(module, spec):
             module.fail_json(msg='cannot read audit log %s: %s; check the path or pass the '
                                  'records as from_audit.records' % (path, to_native(e)))
     if spec.get('records'):
-        for line in spec['records'].splitlines():
-            yield line
+        yield from spec['records'].splitlines()
 
 
 def _cil_rules(cil_text):
