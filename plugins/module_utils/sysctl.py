@@ -259,8 +259,19 @@ def overriding_entries(wanted, dropin, root='/'):
 
 
 # ---------------------------------------------------------------- file plans
+# First line of every file this collection writes (render_dropin); written_by_perfsec reads it.
+MANAGED_PREFIX = '# Managed by perfsec.selinux'
+
+
+def written_by_perfsec(text):
+    """True when ``text`` (a sysctl file's content) was written by render_dropin."""
+    first = (text or '').splitlines()[:1]
+    return bool(first and first[0].startswith(MANAGED_PREFIX))
+
+
 def render_dropin(values, source='perfsec.selinux.perf_paranoid'):
-    """Content of the drop-in for ``values`` [(key, value)] (order kept)."""
+    """Content of the drop-in for ``values`` [(key, value)] (order kept); ``source`` names the
+    writer and must start with perfsec.selinux (see MANAGED_PREFIX)."""
     lines = ['# Managed by %s: local changes will be overwritten.' % source,
              '# kernel.perf_event_paranoid levels: see sysctl kernel/perf_event_paranoid',
              '# and Documentation/admin-guide/perf-security.rst.']

@@ -308,7 +308,7 @@ from ansible_collections.perfsec.selinux.plugins.module_utils.selinuxfs import (
     SELINUX_CONFIG, read_config, runtime_state,
 )
 from ansible_collections.perfsec.selinux.plugins.module_utils.sysctl import (
-    DEFAULT_DROPIN, PARANOID, find_entries, rooted, unrooted,
+    DEFAULT_DROPIN, PARANOID, find_entries, rooted, unrooted, written_by_perfsec,
 )
 
 PERF_SYSCTLS = (
@@ -319,7 +319,6 @@ PERF_SYSCTLS = (
 )
 AUDIT_LOG = '/var/log/audit/audit.log'
 PERFSEC_STATE_DIR = '/var/lib/perfsec'
-MANAGED_MARK = '# Managed by perfsec.selinux'
 PERF_SEARCH_DIRS = ('/usr/local/bin', '/usr/bin', '/bin', '/usr/sbin', '/sbin')
 AUDIT_TS_RE = re.compile(r'audit\((\d+(?:\.\d+)?):\d+\)')
 DENIAL_CLASSES = {'perf_event': None, 'capability2': frozenset(['perfmon', 'bpf'])}
@@ -374,8 +373,7 @@ def paranoid_source(runtime, root='/'):
     out['boot'] = win['value']
     out['file'] = win['path']
     out['line'] = win['line']
-    first = (read_text(win['file'], '') or '').splitlines()[:1]
-    out['managed'] = bool(first and first[0].startswith(MANAGED_MARK))
+    out['managed'] = written_by_perfsec(read_text(win['file'], ''))
     out['state'] = 'file' if _int_or_none(win['value']) == runtime else 'runtime_differs'
     return out
 
