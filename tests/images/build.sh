@@ -56,7 +56,9 @@ recipe() {
   # A flavour that installs inputs from elsewhere (built packages) prints their digests.
   if [[ -x $FDIR/inputs ]]; then "$FDIR/inputs"; fi
 }
-HASH=$(recipe | sha256sum | cut -c1-12)
+# computed once: a flavour's inputs hook may build what it hashes
+RECIPE=$(recipe)
+HASH=$(printf '%s\n' "$RECIPE" | sha256sum | cut -c1-12)
 OUT=$CACHE/$FLAVOUR-$MODE-$HASH
 if [[ -f $OUT/COMPLETE ]]; then
   echo "$OUT"
@@ -74,7 +76,7 @@ rm -rf "$TMP"
 mkdir -p "$TMP"
 LOG=$TMP/build.log
 start=$(date +%s)
-recipe >"$TMP/recipe.txt"
+printf '%s\n' "$RECIPE" >"$TMP/recipe.txt"
 echo "build.sh: building $OUT (log: $LOG)" >&2
 ssh-keygen -q -t ed25519 -N '' -C "perfsec-testbed-$HASH" -f "$TMP/id_ed25519"
 
