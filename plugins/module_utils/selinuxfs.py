@@ -38,6 +38,13 @@ def read_config(path=SELINUX_CONFIG):
     return result
 
 
+def _listdir(path):
+    try:
+        return os.listdir(path)
+    except OSError:
+        return []
+
+
 def class_perms(name, selinuxfs=SELINUXFS):
     """Sorted permission names of a class in the loaded policy, or None if the class is undefined."""
     perms_dir = os.path.join(selinuxfs, 'class', name, 'perms')
@@ -49,8 +56,12 @@ def class_perms(name, selinuxfs=SELINUXFS):
 def runtime_state(selinuxfs=SELINUXFS):
     """State of the loaded policy as the kernel shows it in selinuxfs."""
     enforce = read_int(os.path.join(selinuxfs, 'enforce'))
+    # The kernel fills selinuxfs/class only once a policy is loaded: a kernel with SELinux but
+    # no policy (SELINUX=disabled on kernels without runtime disable, RHEL 9+) is not enabled.
+    loaded = enforce is not None and bool(_listdir(os.path.join(selinuxfs, 'class')))
     state = {
-        'enabled': enforce is not None,
+        'enabled': loaded,
+        'lsm': enforce is not None,
         'mode': 'disabled',
         'policyvers': None,
         'deny_unknown': None,
@@ -61,7 +72,7 @@ def runtime_state(selinuxfs=SELINUXFS):
         'perfmon': False,
         'bpf': False,
     }
-    if enforce is None:
+    if not loaded:
         return state
     state['mode'] = 'enforcing' if enforce == 1 else 'permissive'
     state['policyvers'] = read_int(os.path.join(selinuxfs, 'policyvers'))

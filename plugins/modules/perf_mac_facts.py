@@ -99,6 +99,79 @@ options:
     type: list
     elements: path
     default: [/var/lib/perfsec, /etc/sysctl.d/99-zz-perfsec-perf.conf]
+  plan:
+    description:
+      - Also decide what the perf MAC rollout must do on this host, with the reason read from
+        the host for each step, and return it as C(ansible_facts.perfsec.plan). The decision
+        rules are module_utils/plan.py's (README, "Decision rules"); the playbooks only carry
+        the steps out, and a host whose plan is C(converged) costs this one call.
+      - When no SELinux policy is loaded, the policy installed on disk (the module store's base
+        module) is read instead of the loaded one.
+    type: dict
+    suboptions:
+      build:
+        description:
+          - C(auto) rebuilds the policy when the kernel has the perf_event hook and the policy
+            lacks class C(perf_event), or lacks capability2 C(perfmon) while the kernel has
+            CAP_PERFMON and the policy denies unknown permissions; C(always); C(never) (the plan
+            then says in C(notes) what a rebuild would have been for).
+        type: str
+        choices: [auto, always, never]
+        default: auto
+      require_perfmon:
+        description: Also rebuild a policy that only lacks C(perfmon) and allows unknown permissions.
+        type: bool
+        default: false
+      final_mode:
+        description: The SELinux mode the host should end in.
+        type: str
+        choices: [enforcing, permissive]
+        default: enforcing
+      relabel_mode:
+        description:
+          - C(auto) relabels only when new policy packages are installed on this run, SELinux
+            is being enabled, or C(/.autorelabel) is pending; C(always); C(never).
+        type: str
+        choices: [auto, always, never]
+        default: auto
+      policy_installed:
+        description: The caller installed new policy packages on this run (a reason to relabel).
+        type: bool
+        default: false
+      module:
+        description: The perf policy module the host should have (omit to leave modules out of the plan).
+        type: dict
+        suboptions:
+          name:
+            description: Module name.
+            type: str
+            required: true
+          priority:
+            description: Store priority.
+            type: int
+            default: 300
+          state:
+            description: As perfsec.selinux.perf_semodule's O(perfsec.selinux.perf_semodule#module:state).
+            type: str
+            choices: [present, absent, enabled, disabled]
+            default: present
+          content:
+            description:
+              - The wanted .te; it is compiled in a private temporary directory (checkmodule,
+                semodule_package) and its checksum compared with the installed module's.
+            type: str
+          generate:
+            description:
+              - The module is generated from denials; the host needs it when it is missing,
+                disabled, or O(gather_denials) finds perf_event denials of
+                O(plan.module.allowed_domains) newer than the installed module.
+            type: bool
+            default: false
+          allowed_domains:
+            description: With O(plan.module.generate), the domains whose denials count.
+            type: list
+            elements: str
+            default: [unconfined_t]
 notes:
   - Read-only; check mode is supported and returns the same facts.
   - Uses only selinuxfs, procfs and files, plus C(semodule) and C(getcap) when they are installed.
@@ -178,6 +251,8 @@ ansible_facts:
           sample:
             release: 6.1.0-28-amd64
             cap_perfmon: true
+            perf_event_hook: true
+            perf_event_hook_source: kallsyms
             container: false
             perf_event_paranoid: 2
             perf_event_mlock_kb: 516
@@ -280,6 +355,28 @@ ansible_facts:
                 tclass: perf_event
                 perms: [cpu, open]
                 count: 3
+        plan:
+          description:
+            - Only with O(plan). C(steps) lists, in the order the plays run them, each step the
+              host needs (C(policy_build), C(policy_install), C(selinux_enable), C(permissive),
+              C(relabel), C(final_mode), C(module)) with its C(reason); C(needs) maps every step
+              to a bool; C(converged) is true when there is none. C(supported) is false on a
+              kernel without the SELinux perf_event hook (nothing is planned then). C(notes)
+              says what was decided against and why; C(policy) which policy was read (C(loaded),
+              C(installed) on disk, or C(unknown)); C(module) the perf module's state;
+              C(summary) one line for the play output.
+          type: dict
+          returned: when O(plan) is set
+          sample:
+            converged: false
+            supported: true
+            steps:
+              - step: module
+                reason: perfsec_perf@300 is not installed
+            needs: {policy_build: false, policy_install: false, selinux_enable: false,
+                    permissive: false, relabel: false, final_mode: false, module: true}
+            notes: []
+            summary: module (perfsec_perf@300 is not installed)
         last_change:
           description:
             - When perfsec last changed this host, as far as files show it - the newest
@@ -302,8 +399,9 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.perfsec.selinux.plugins.module_utils.audit import parse_avc
 from ansible_collections.perfsec.selinux.plugins.module_utils.common import (
-    PROC_ROOT, SELINUXFS, file_capabilities, in_container, kernel_version, read_sysctl, read_text,
+    PROC_ROOT, SELINUXFS, file_capabilities, in_container, read_sysctl, read_text,
 )
+from ansible_collections.perfsec.selinux.plugins.module_utils import plan as planner
 from ansible_collections.perfsec.selinux.plugins.module_utils.selinuxfs import (
     SELINUX_CONFIG, read_config, runtime_state,
 )
@@ -346,8 +444,10 @@ def gather_kernel(proc_root=PROC_ROOT, root='/'):
         'release': read_text(os.path.join(proc_root, 'sys/kernel/osrelease')),
         'container': in_container(proc_root, root),
     }
-    ver = kernel_version(proc_root)
-    facts['cap_perfmon'] = bool(ver and ver >= (5, 8))
+    facts['cap_perfmon'] = planner.cap_perfmon(proc_root)
+    hook = planner.kernel_hook(proc_root)
+    facts['perf_event_hook'] = hook['present']
+    facts['perf_event_hook_source'] = hook['source']
     for name in PERF_SYSCTLS:
         facts[name.split('.', 1)[1]] = read_sysctl(name, proc_root)
     facts['paranoid_source'] = paranoid_source(facts['perf_event_paranoid'], root)
@@ -598,6 +698,21 @@ def main():
             perf_users_dir=dict(type='path', default='/opt/perf_users'),
             change_paths=dict(type='list', elements='path',
                               default=[PERFSEC_STATE_DIR, DEFAULT_DROPIN]),
+            plan=dict(type='dict', options=dict(
+                build=dict(type='str', default='auto', choices=list(planner.BUILD_CHOICES)),
+                require_perfmon=dict(type='bool', default=False),
+                final_mode=dict(type='str', default='enforcing', choices=list(planner.FINAL_MODES)),
+                relabel_mode=dict(type='str', default='auto', choices=list(planner.RELABEL_CHOICES)),
+                policy_installed=dict(type='bool', default=False),
+                module=dict(type='dict', options=dict(
+                    name=dict(type='str', required=True),
+                    priority=dict(type='int', default=300),
+                    state=dict(type='str', default='present', choices=list(planner.MODULE_STATES)),
+                    content=dict(type='str'),
+                    generate=dict(type='bool', default=False),
+                    allowed_domains=dict(type='list', elements='str', default=['unconfined_t']),
+                )),
+            )),
         ),
         supports_check_mode=True,
     )
@@ -633,7 +748,64 @@ def main():
         facts['denials'] = no_denials(p['audit_log'], p['denials_max_age'], enabled=False)
     facts['last_change'] = gather_last_change(p['change_paths'], facts['modules'],
                                               facts['perf_users'], root)
+    if p['plan']:
+        facts['plan'] = make_plan(module, p, facts, root)
     module.exit_json(changed=False, ansible_facts={'perfsec': facts})
+
+
+def plan_host(facts, root='/'):
+    """What decide() reads of the host, from the gathered facts (the perf module added later)."""
+    selinux, kernel = facts['selinux'], facts['kernel']
+    host = {'selinux': selinux, 'installed_policy': None, 'module': None,
+            'kernel': {'hook': kernel['perf_event_hook'], 'hook_source': kernel['perf_event_hook_source'],
+                       'cap_perfmon': kernel['cap_perfmon'], 'release': kernel['release']}}
+    if not selinux['enabled']:
+        host['installed_policy'] = planner.installed_policy(root, selinux['policy_type'])
+    return host
+
+
+def make_plan(module, p, facts, root='/'):
+    """The host's plan (module_utils/plan.decide) from the facts just read, plus the policy
+    installed on disk when none is loaded and the perf module's state in the store."""
+    want = p['plan']
+    host = plan_host(facts, root)
+    spec = want['module']
+    if spec:
+        from ansible_collections.perfsec.selinux.plugins.module_utils import semodule as sm
+        from ansible_collections.perfsec.selinux.plugins.module_utils import te as temod
+        if not sm.valid_name(spec['name']):
+            module.fail_json(msg='invalid module name %r: use letters, digits, _ and -, starting with a letter'
+                             % spec['name'])
+        if not 1 <= spec['priority'] <= 999:
+            module.fail_json(msg='plan.module.priority must be between 1 and 999, got %d' % spec['priority'])
+        if spec['generate'] and spec['content']:
+            module.fail_json(msg='plan.module: give content (a .te) or generate=true, not both')
+        modules = []
+        store = store_name(root)
+        sdir = sm.store_dir(None if root == '/' else root, store)
+        if sdir and os.path.isdir(sdir) and module.get_bin_path('semodule'):
+            try:
+                modules = sm.list_modules(module, None if root == '/' else root,
+                                          store if root != '/' else None)
+            except sm.SemoduleError as e:
+                module.fail_json(msg='cannot list the policy modules for the plan: %s' % e.msg)
+        try:
+            state = planner.inspect_module(module, spec, modules, sdir)
+        except (temod.CompileError, sm.SemoduleError) as e:
+            module.fail_json(msg='the perf module %s: %s; fix the .te and run again' % (spec['name'], e.msg))
+        if state['generate'] and state['installed_at'] and p['gather_denials']:
+            max_age = max(1, int(time.time() - state['installed_at']))
+            since = gather_denials(p['audit_log'], p['denials_max_bytes'], max_age, root)
+            planner.new_denials(state, since, spec['allowed_domains'])
+        host['module'] = state
+    try:
+        result = planner.decide(host, want)
+    except ValueError as e:
+        module.fail_json(msg=str(e))
+    result['module'] = host['module']
+    result['kernel'] = host['kernel']
+    result['summary'] = planner.summary(result)
+    return result
 
 
 if __name__ == '__main__':

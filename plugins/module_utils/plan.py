@@ -1,0 +1,350 @@
+# -*- coding: utf-8 -*-
+# Copyright: perfsec.selinux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One plan per host: what the perf_event_open() MAC rollout must do on it, and why.
+
+``decide(host, want)`` is the only place where the rollout's decisions are made (README,
+"Decision rules"); it is a pure function of what was read from the host, so the unit tests
+check it row by row. The readers below (kernel hook, CAP_PERFMON, the policy installed on
+disk, the perf module in the store) feed it; perfsec.selinux.perf_mac_facts calls them all in
+one round trip and returns the plan under ansible_facts.perfsec.plan. Python 3.6 compatible.
+"""
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import bz2
+import os
+import re
+
+from ansible_collections.perfsec.selinux.plugins.module_utils.common import (
+    kernel_version, read_int,
+)
+
+# The steps a host may need, in the order the plays carry them out.
+STEPS = ('policy_build', 'policy_install', 'selinux_enable', 'permissive', 'relabel',
+         'final_mode', 'module')
+HOOK_SYMBOL = b'selinux_perf_event_open'
+HOOK_SINCE = (5, 5)        # the perf_event LSM hook (security_perf_event_open) came in Linux 5.5
+CAP_PERFMON = 38           # CAP_PERFMON is capability 38 (Linux 5.8)
+CAP_PERFMON_SINCE = (5, 8)
+BUILD_CHOICES = ('auto', 'always', 'never')
+RELABEL_CHOICES = ('auto', 'always', 'never')
+FINAL_MODES = ('enforcing', 'permissive')
+MODULE_STATES = ('present', 'absent', 'enabled', 'disabled')
+_CIL_CLASS = re.compile(r'^\((class|common)\s+(\S+)\s+\(([^()]*)\)\s*\)')
+_CIL_CLASSCOMMON = re.compile(r'^\(classcommon\s+(\S+)\s+(\S+)\s*\)')
+_CIL_HANDLE = re.compile(r'^\(handleunknown\s+(\w+)\s*\)')
+_CIL_MLS = re.compile(r'^\(mls\s+(\w+)\s*\)')
+
+
+# --- readers -------------------------------------------------------------------------------
+
+def _find_in_stream(f, needle, block=1 << 20):
+    """Whether ``needle`` followed by a newline stands as a whole word in a binary stream."""
+    word = b' ' + needle + b'\n'
+    tail = b''
+    while True:
+        chunk = f.read(block)
+        if not chunk:
+            return False
+        data = tail + chunk
+        if word in data:
+            return True
+        tail = data[-len(word):]
+
+
+def kernel_hook(proc_root='/proc'):
+    """Whether the running kernel has SELinux's perf_event hook.
+
+    Read from the kernel itself: the symbol ``selinux_perf_event_open`` in /proc/kallsyms
+    (RHEL 8 backports the hook to 4.18, so the version alone misleads). Only when kallsyms
+    cannot be read (or is empty) the version (>= 5.5) decides. Returns {present, source}.
+    """
+    try:
+        with open(os.path.join(proc_root, 'kallsyms'), 'rb') as f:
+            first = f.read(1)
+            if first:
+                f.seek(0)
+                return {'present': _find_in_stream(f, HOOK_SYMBOL), 'source': 'kallsyms'}
+    except (IOError, OSError):
+        pass
+    ver = kernel_version(proc_root)
+    if ver is None:
+        return {'present': None, 'source': 'unknown'}
+    return {'present': ver >= HOOK_SINCE, 'source': 'version'}
+
+
+def cap_perfmon(proc_root='/proc'):
+    """Whether the kernel knows CAP_PERFMON: cap_last_cap >= 38, else the version (>= 5.8)."""
+    last = read_int(os.path.join(proc_root, 'sys/kernel/cap_last_cap'))
+    if last is not None:
+        return last >= CAP_PERFMON
+    ver = kernel_version(proc_root)
+    return bool(ver and ver >= CAP_PERFMON_SINCE)
+
+
+def parse_base_cil(text):
+    """Class perf_event, capability2 perfmon, handleunknown and mls of a base module's CIL."""
+    classes, commons, classcommon = {}, {}, {}
+    handle = mls = None
+    for line in text.splitlines():
+        line = line.strip()
+        if not line.startswith('('):
+            continue
+        m = _CIL_CLASS.match(line)
+        if m:
+            (classes if m.group(1) == 'class' else commons)[m.group(2)] = m.group(3).split()
+            continue
+        m = _CIL_CLASSCOMMON.match(line)
+        if m:
+            classcommon[m.group(1)] = m.group(2)
+            continue
+        m = _CIL_HANDLE.match(line)
+        if m:
+            handle = m.group(1)
+            continue
+        m = _CIL_MLS.match(line)
+        if m:
+            mls = m.group(1) == 'true'
+    cap2 = list(classes.get('capability2', [])) + list(commons.get(classcommon.get('capability2'), []))
+    return {'perf_event_class': 'perf_event' in classes, 'perfmon': 'perfmon' in cap2,
+            'deny_unknown': None if handle is None else handle in ('deny', 'reject'),
+            'reject_unknown': None if handle is None else handle == 'reject', 'mls': mls}
+
+
+def installed_policy(root='/', policy_type=None):
+    """The policy installed on disk (what the next boot loads), read from the module store's
+    base module (CIL, bzip2-compressed or not). Used when no policy is loaded."""
+    out = {'source': None, 'path': None, 'perf_event_class': None, 'perfmon': None,
+           'deny_unknown': None, 'reject_unknown': None, 'mls': None, 'error': None}
+    if not policy_type:
+        out['error'] = 'no SELINUXTYPE in /etc/selinux/config'
+        return out
+    store = os.path.join(root, 'var/lib/selinux', policy_type, 'active/modules')
+    cands = []
+    try:
+        for prio in os.listdir(store):
+            path = os.path.join(store, prio, 'base', 'cil')
+            if prio.isdigit() and os.path.isfile(path):
+                cands.append((int(prio), path))
+    except OSError as e:
+        out['error'] = 'cannot read the module store %s: %s' % (store, e.strerror or e)
+        return out
+    if not cands:
+        out['error'] = 'no base module in %s' % store
+        return out
+    path = sorted(cands)[-1][1]
+    try:
+        with open(path, 'rb') as f:
+            data = f.read()
+        if data[:3] == b'BZh':
+            data = bz2.decompress(data)
+        text = data.decode('utf-8', 'replace')
+    except (IOError, OSError, ValueError) as e:
+        out['error'] = 'cannot read %s: %s' % (path, e)
+        return out
+    out.update(parse_base_cil(text))
+    out['source'] = 'store'
+    out['path'] = path[len(root.rstrip('/')):] if root not in ('', '/') else path
+    return out
+
+
+# --- the decision table --------------------------------------------------------------------
+
+def _policy_view(host):
+    """Which policy the decision reads: the loaded one, else the one installed on disk."""
+    se = host['selinux']
+    if se.get('enabled'):
+        return dict(source='loaded', perf_event_class=se.get('perf_event_class'),
+                    perfmon=se.get('perfmon'), deny_unknown=se.get('deny_unknown'),
+                    reject_unknown=se.get('reject_unknown'), mls=se.get('mls'))
+    disk = host.get('installed_policy') or {}
+    return dict(source='installed' if disk.get('source') else 'unknown',
+                perf_event_class=disk.get('perf_event_class'), perfmon=disk.get('perfmon'),
+                deny_unknown=disk.get('deny_unknown'), reject_unknown=disk.get('reject_unknown'),
+                mls=disk.get('mls'), error=disk.get('error'))
+
+
+def _build_reason(host, want, policy):
+    """(reason to rebuild or None, note or None)."""
+    name = '%s policy (%s)' % (policy['source'], host['selinux'].get('policy_type') or 'unknown type')
+    denies = bool(policy.get('deny_unknown') or policy.get('reject_unknown'))
+    if want['build'] == 'always':
+        return 'perfsec_build=always', None
+    if policy['perf_event_class'] is None:
+        return None, ('cannot tell whether the %s defines class perf_event (%s): not rebuilt; the next '
+                      'run decides once a policy is loaded' % (name, policy.get('error') or 'unreadable'))
+    reason = None
+    if not policy['perf_event_class']:
+        reason = 'the %s lacks class perf_event' % name
+    elif not policy['perfmon']:
+        if host['kernel'].get('cap_perfmon') and denies:
+            reason = ('the %s lacks capability2 perfmon and denies unknown permissions: users with '
+                      'CAP_PERFMON would be refused' % name)
+        elif want['require_perfmon']:
+            reason = 'the %s lacks capability2 perfmon and perfsec_require_perfmon=true' % name
+        else:
+            return None, ('the %s lacks capability2 perfmon; it allows unknown permissions, so '
+                          'CAP_PERFMON still works: not rebuilt (perfsec_require_perfmon=true to rebuild)'
+                          % name)
+    if reason and want['build'] == 'never':
+        return None, '%s, but perfsec_build=never: not rebuilt' % reason
+    return reason, None
+
+
+def _module_reason(mod):
+    """Why the perf module needs work (None when it is as wanted)."""
+    want = mod['state']
+    where = '%s@%d' % (mod['name'], mod['priority'])
+    if want == 'absent':
+        return ('%s is installed: remove it' % where) if mod.get('installed') else None
+    if not mod.get('installed'):
+        if want in ('enabled', 'disabled') and not mod.get('installed_any'):
+            return None
+        return '%s is not installed' % where
+    if want == 'disabled':
+        return ('%s is enabled: disable it' % where) if mod.get('enabled') else None
+    if mod.get('enabled') is False:
+        return '%s is installed but disabled' % where
+    if want == 'enabled':
+        return None
+    if mod.get('desired_checksum') and mod.get('checksum') != mod.get('desired_checksum'):
+        return '%s differs from the wanted module (installed %s, wanted %s)' % (
+            where, (mod.get('checksum') or 'unknown')[:19], mod['desired_checksum'][:19])
+    if mod.get('generate') and mod.get('new_denials'):
+        return '%d perf_event denial(s) of %s since %s was installed' % (
+            mod['new_denials'], ', '.join(mod.get('new_denial_domains') or []), where)
+    return None
+
+
+def decide(host, want):
+    """The plan for one host: {converged, supported, steps: [{step, reason}], needs, notes, policy}.
+
+    host: {'kernel': {hook, hook_source, cap_perfmon, release}, 'selinux': perf_mac_facts'
+    selinux facts, 'installed_policy': installed_policy() (read when none is loaded),
+    'module': the perf module's state (see _module_reason) or None}.
+    want: {build, require_perfmon, final_mode, relabel_mode, policy_installed}.
+    Raises ValueError for a host that cannot be planned (no SELinux at all).
+    """
+    se, kern = host['selinux'], host['kernel']
+    reasons = {}
+    notes = []
+    if se.get('status') == 'absent':
+        raise ValueError('no SELinux on this host (no /etc/selinux/config, no selinuxfs): install the '
+                         'policy packages first (Fedora/EL: selinux-policy-targeted; Debian: '
+                         'selinux-basics selinux-policy-default, then selinux-activate)')
+    policy = _policy_view(host)
+    if kern.get('hook') is False:
+        notes.append('kernel %s has no SELinux perf_event hook (%s): SELinux cannot control '
+                     'perf_event_open() here; nothing SELinux-wise is changed (a kernel >= 5.5, or '
+                     'a vendor kernel with the backport, is needed)'
+                     % (kern.get('release') or 'unknown', 'no %s in /proc/kallsyms' % HOOK_SYMBOL.decode()
+                        if kern.get('hook_source') == 'kallsyms' else 'by its version'))
+        return _result(reasons, notes, policy, supported=False)
+
+    build, note = _build_reason(host, want, policy)
+    if note:
+        notes.append(note)
+    if build:
+        reasons['policy_build'] = build
+        reasons['policy_install'] = 'the rebuilt policy is not installed: %s' % build
+
+    if not se.get('enabled'):
+        if se.get('lsm') is False:
+            why = 'the kernel was booted without the SELinux LSM (no selinuxfs)'
+        else:
+            why = 'no SELinux policy is loaded'
+        reasons['selinux_enable'] = '%s; /etc/selinux/config says SELINUX=%s' % (why, se.get('config_mode'))
+
+    relabel = []
+    if 'policy_install' in reasons or want.get('policy_installed'):
+        relabel.append('new policy packages are installed on this run')
+    if 'selinux_enable' in reasons:
+        relabel.append('SELinux is being enabled: files written while it was off carry no labels')
+    if se.get('autorelabel_pending'):
+        relabel.append('/.autorelabel is pending')
+    if want['relabel_mode'] == 'always':
+        relabel.append('relabel_mode=always')
+    if relabel and want['relabel_mode'] == 'never':
+        notes.append('a relabel would be due (%s), but relabel_mode=never' % '; '.join(relabel))
+        relabel = []
+    if relabel:
+        reasons['relabel'] = '; '.join(relabel)
+        if se.get('enabled') and 'enforcing' in (se.get('mode'), se.get('config_mode')):
+            reasons['permissive'] = ('a relabel is due and SELinux is enforcing (runtime %s, config %s): '
+                                     'permissive until the relabel boot is done'
+                                     % (se.get('mode'), se.get('config_mode')))
+
+    final = want['final_mode']
+    if relabel or 'selinux_enable' in reasons:
+        reasons['final_mode'] = '%s after the relabel boot' % final
+    elif se.get('mode') != final or se.get('config_mode') != final:
+        reasons['final_mode'] = 'runtime %s, config %s; wanted %s' % (se.get('mode'), se.get('config_mode'), final)
+
+    mod = host.get('module')
+    if mod:
+        why = _module_reason(mod)
+        if why:
+            reasons['module'] = why
+    return _result(reasons, notes, policy)
+
+
+def _result(reasons, notes, policy, supported=True):
+    steps = [{'step': s, 'reason': reasons[s]} for s in STEPS if s in reasons]
+    return {'converged': not steps, 'supported': supported, 'steps': steps,
+            'needs': dict((s, s in reasons) for s in STEPS), 'notes': notes, 'policy': policy}
+
+
+def summary(plan):
+    """One line per host for the play output."""
+    if plan['converged']:
+        return 'converged: nothing to do%s' % ('' if not plan['notes'] else ' (%s)' % '; '.join(plan['notes']))
+    return '; '.join('%s (%s)' % (s['step'], s['reason']) for s in plan['steps'])
+
+
+# --- the perf module in the store ----------------------------------------------------------
+
+def inspect_module(module, spec, modules, store_dir=None):
+    """The perf module's state for decide(): where it is installed, enabled, its checksum and,
+    for a .te given as ``spec['content']``, the checksum the store would show for it (compiled
+    with the real checkmodule/semodule_package in a private directory; nothing is installed).
+
+    ``modules`` is semodule's full list (module_utils.semodule.list_modules). Raises
+    te.CompileError / semodule.SemoduleError for a .te that does not compile.
+    """
+    from ansible_collections.perfsec.selinux.plugins.module_utils import semodule as sm
+    from ansible_collections.perfsec.selinux.plugins.module_utils import te as temod
+    name, prio = spec['name'], spec['priority']
+    at_prio = sm.find_module(modules, name, prio)
+    any_prio = sm.find_module(modules, name)
+    out = {'name': name, 'priority': prio, 'state': spec['state'], 'generate': bool(spec.get('generate')),
+           'installed': at_prio is not None, 'installed_any': any_prio is not None,
+           'enabled': any_prio['enabled'] if any_prio else None,
+           'checksum': at_prio.get('checksum') if at_prio else None,
+           'desired_checksum': None, 'installed_at': None, 'new_denials': 0, 'new_denial_domains': []}
+    if at_prio is not None and store_dir:
+        try:
+            out['installed_at'] = os.stat(os.path.join(store_dir, 'active/modules', str(prio), name)).st_mtime
+        except OSError:
+            pass
+    content = spec.get('content')
+    if content and spec['state'] == 'present' and not out['generate']:
+        workdir = temod.private_dir()
+        try:
+            pp = temod.compile_te(module, content, name, workdir)
+            out['desired_checksum'] = sm.file_checksum(module, pp)
+        finally:
+            temod.cleanup(workdir)
+        if at_prio is not None and not out['checksum']:
+            out['checksum'] = sm.installed_checksum(module, at_prio)
+    return out
+
+
+def new_denials(module_state, denials, allowed_domains):
+    """Count the perf_event denials of ``allowed_domains`` newer than the module's install
+    (``denials`` from perf_mac_facts.count_denials over the audit tail, with max_age so)."""
+    doms = set(allowed_domains or [])
+    groups = [g for g in denials.get('groups', []) if g['tclass'] == 'perf_event' and g['stype'] in doms]
+    module_state['new_denials'] = sum(g['count'] for g in groups)
+    module_state['new_denial_domains'] = sorted(set(g['stype'] for g in groups))
+    return module_state

@@ -1,0 +1,328 @@
+"""The decision table (module_utils/plan.py, README "Decision rules"), one test per row.
+
+Every row builds a fixture tree (selinuxfs, procfs with kallsyms and cap_last_cap,
+/etc/selinux/config, the module store's base CIL) and reads it with the same readers
+perf_mac_facts uses on a host, then asks plan.decide() for the plan.
+"""
+import bz2
+import os
+
+import pytest
+
+from ansible_collections.perfsec.selinux.plugins.module_utils import plan, selinuxfs
+from ansible_collections.perfsec.selinux.plugins.modules import perf_mac_facts as pmf
+
+from helpers import make_proc, write_file
+
+WANT = {'build': 'auto', 'require_perfmon': False, 'final_mode': 'enforcing',
+        'relabel_mode': 'auto', 'policy_installed': False}
+BASE_CIL = """(handleunknown {handle})
+(mls true)
+(common cap2 (mac_override mac_admin syslog wake_alarm block_suspend audit_read {perfmon}))
+(class capability2 ())
+(classcommon capability2 cap2)
+{perf_event}
+(class process (fork transition))
+"""
+
+
+def tree(base, selinux='enforcing', config=None, perf_event=True, perfmon=True, deny_unknown=True,
+         release='6.1.0-test', kallsyms='hook', cap_last_cap=40, disk=None, autorelabel=False,
+         policy_type='targeted', lsm=True):
+    """A host below ``base``. selinux: enforcing | permissive | nopolicy (LSM on, no policy
+    loaded) | off (no selinuxfs). disk: None or dict(perf_event=, perfmon=, handle=, compress=)."""
+    fs = os.path.join(base, 'sys/fs/selinux')
+    if selinux in ('enforcing', 'permissive', 'nopolicy') and lsm:
+        write_file(os.path.join(fs, 'enforce'), '1' if selinux == 'enforcing' else '0')
+        write_file(os.path.join(fs, 'policyvers'), '33')
+    if selinux in ('enforcing', 'permissive'):
+        write_file(os.path.join(fs, 'deny_unknown'), '1' if deny_unknown else '0')
+        write_file(os.path.join(fs, 'reject_unknown'), '0')
+        write_file(os.path.join(fs, 'mls'), '1')
+        cap2 = ['syslog', 'wake_alarm'] + (['perfmon', 'bpf'] if perfmon else [])
+        for p in cap2:
+            write_file(os.path.join(fs, 'class/capability2/perms', p), '1')
+        if perf_event:
+            for i, p in enumerate(selinuxfs.PERF_EVENT_PERMS):
+                write_file(os.path.join(fs, 'class/perf_event/perms', p), str(i + 1))
+    conf = config if config is not None else ('disabled' if selinux in ('nopolicy', 'off') else selinux)
+    write_file(os.path.join(base, 'etc/selinux/config'), 'SELINUX=%s\nSELINUXTYPE=%s\n' % (conf, policy_type))
+    if autorelabel:
+        write_file(os.path.join(base, '.autorelabel'), '')
+    proc = make_proc(base, release=release, extra={'cap_last_cap': cap_last_cap} if cap_last_cap else None)
+    if kallsyms is not None:
+        syms = ['ffffffff81000000 T _stext', 'ffffffff81a90b00 t selinux_perf_event_alloc']
+        if kallsyms == 'hook':
+            syms.append('ffffffff81a90b20 t selinux_perf_event_open')
+        write_file(os.path.join(proc, 'kallsyms'), '\n'.join(syms) + '\n')
+    if disk is not None:
+        text = BASE_CIL.format(handle=disk.get('handle', 'allow'),
+                               perfmon='perfmon bpf' if disk.get('perfmon', True) else '',
+                               perf_event='(class perf_event (open cpu kernel tracepoint read write ))'
+                               if disk.get('perf_event', True) else '')
+        path = os.path.join(base, 'var/lib/selinux', policy_type, 'active/modules/100/base/cil')
+        os.makedirs(os.path.dirname(path))
+        with open(path, 'wb') as f:
+            f.write(bz2.compress(text.encode()) if disk.get('compress', True) else text.encode())
+    return base
+
+
+def host_of(base):
+    facts = {'selinux': pmf.gather_selinux(os.path.join(base, 'sys/fs/selinux'),
+                                           os.path.join(base, 'etc/selinux/config'), base),
+             'kernel': pmf.gather_kernel(os.path.join(base, 'proc'), base)}
+    return pmf.plan_host(facts, base)
+
+
+def decide(base, module=None, **want):
+    host = host_of(base)
+    host['module'] = module
+    w = dict(WANT)
+    w.update(want)
+    return plan.decide(host, w)
+
+
+def steps(p):
+    return [s['step'] for s in p['steps']]
+
+
+def reason(p, step):
+    return dict((s['step'], s['reason']) for s in p['steps'])[step]
+
+
+MODULE_OK = {'name': 'perfsec_perf', 'priority': 300, 'state': 'present', 'generate': False,
+             'installed': True, 'installed_any': True, 'enabled': True, 'checksum': 'sha256:aa',
+             'desired_checksum': 'sha256:aa', 'new_denials': 0, 'new_denial_domains': []}
+
+
+def mod(**kw):
+    m = dict(MODULE_OK)
+    m.update(kw)
+    return m
+
+
+# --- rows: which policy needs a rebuild ------------------------------------------------------
+
+def test_row_enforcing_with_class_and_perfmon_converged(tmp_path):
+    """EL9 / Fedora >= 34 / Debian 12 enforcing, module in place: nothing to do."""
+    p = decide(tree(str(tmp_path)), module=MODULE_OK)
+    assert p['converged'] is True and p['steps'] == [] and p['supported'] is True
+    assert p['policy']['source'] == 'loaded'
+
+
+def test_row_enforcing_with_class_module_missing_only_module(tmp_path):
+    """The same host without the module: the module only; no permissive, relabel or reboot."""
+    p = decide(tree(str(tmp_path)), module=mod(installed=False, installed_any=False, enabled=None))
+    assert steps(p) == ['module']
+    assert reason(p, 'module') == 'perfsec_perf@300 is not installed'
+    assert not p['needs']['relabel'] and not p['needs']['permissive']
+
+
+def test_row_permissive_with_class_goes_enforcing_without_relabel(tmp_path):
+    """Debian 12 as `make demo` boots it (permissive, class defined)."""
+    p = decide(tree(str(tmp_path), selinux='permissive'), module=MODULE_OK)
+    assert steps(p) == ['final_mode']
+    assert reason(p, 'final_mode') == 'runtime permissive, config permissive; wanted enforcing'
+
+
+def test_row_no_class_rebuilds_installs_relabels(tmp_path):
+    """Fedora 31-33: the loaded policy lacks class perf_event."""
+    p = decide(tree(str(tmp_path), selinux='permissive', perf_event=False, perfmon=False))
+    assert steps(p) == ['policy_build', 'policy_install', 'relabel', 'final_mode']
+    assert 'lacks class perf_event' in reason(p, 'policy_build')
+    assert reason(p, 'relabel') == 'new policy packages are installed on this run'
+
+
+def test_row_no_class_enforcing_goes_permissive_for_the_relabel(tmp_path):
+    p = decide(tree(str(tmp_path), selinux='enforcing', perf_event=False, perfmon=False))
+    assert steps(p) == ['policy_build', 'policy_install', 'permissive', 'relabel', 'final_mode']
+    assert 'runtime enforcing, config enforcing' in reason(p, 'permissive')
+
+
+def test_row_class_without_perfmon_deny_unknown_rebuilds(tmp_path):
+    """RHEL 8.4+ / refpolicy 2020 on an MLS-like policy that denies unknown permissions."""
+    p = decide(tree(str(tmp_path), perfmon=False, deny_unknown=True))
+    assert steps(p) == ['policy_build', 'policy_install', 'permissive', 'relabel', 'final_mode']
+    assert 'lacks capability2 perfmon and denies unknown permissions' in reason(p, 'policy_build')
+
+
+def test_row_class_without_perfmon_allow_unknown_reported_not_rebuilt(tmp_path):
+    """RHEL 8.4+ targeted (allows unknown permissions): reported, not rebuilt."""
+    p = decide(tree(str(tmp_path), perfmon=False, deny_unknown=False), module=MODULE_OK)
+    assert p['converged'] is True
+    assert any('lacks capability2 perfmon' in n and 'not rebuilt' in n for n in p['notes'])
+
+
+def test_row_class_without_perfmon_allow_unknown_rebuilt_when_required(tmp_path):
+    p = decide(tree(str(tmp_path), perfmon=False, deny_unknown=False), module=MODULE_OK, require_perfmon=True)
+    assert steps(p)[:2] == ['policy_build', 'policy_install']
+    assert 'perfsec_require_perfmon=true' in reason(p, 'policy_build')
+
+
+def test_row_class_without_perfmon_kernel_without_cap_perfmon_not_rebuilt(tmp_path):
+    """A kernel before CAP_PERFMON (cap_last_cap 37): perfmon cannot matter."""
+    p = decide(tree(str(tmp_path), perfmon=False, deny_unknown=True, cap_last_cap=37), module=MODULE_OK)
+    assert p['converged'] is True
+
+
+def test_row_build_always(tmp_path):
+    p = decide(tree(str(tmp_path)), module=MODULE_OK, build='always')
+    assert reason(p, 'policy_build') == 'perfsec_build=always'
+
+
+def test_row_build_never_reports_what_it_skips(tmp_path):
+    p = decide(tree(str(tmp_path), selinux='permissive', perf_event=False, perfmon=False), build='never')
+    assert steps(p) == ['final_mode']
+    assert any('lacks class perf_event' in n and 'perfsec_build=never' in n for n in p['notes'])
+
+
+# --- rows: the kernel hook ---------------------------------------------------------------------
+
+def test_row_el8_418_with_backported_hook_is_planned(tmp_path):
+    """RHEL 8: 4.18 with the hook backported (kallsyms has it) and no class: rebuilt."""
+    p = decide(tree(str(tmp_path), release='4.18.0-553.el8.x86_64', cap_last_cap=40,
+                    selinux='permissive', perf_event=False, perfmon=False))
+    assert p['supported'] is True and steps(p)[0] == 'policy_build'
+
+
+def test_row_418_without_the_hook_changes_nothing(tmp_path):
+    p = decide(tree(str(tmp_path), release='4.18.0-80.el8.x86_64', kallsyms='nohook', cap_last_cap=37,
+                    selinux='permissive', perf_event=False, perfmon=False))
+    assert p['supported'] is False and p['converged'] is True and p['steps'] == []
+    assert 'no selinux_perf_event_open in /proc/kallsyms' in p['notes'][0]
+
+
+def test_row_54_without_the_hook_by_version(tmp_path):
+    """No readable kallsyms: the version decides (5.4 < 5.5)."""
+    p = decide(tree(str(tmp_path), release='5.4.0-42-generic', kallsyms=None, cap_last_cap=None,
+                    selinux='enforcing', perf_event=False, perfmon=False))
+    assert p['supported'] is False and p['steps'] == []
+    assert 'by its version' in p['notes'][0]
+
+
+def test_row_55_hook_by_version(tmp_path):
+    host = host_of(tree(str(tmp_path), release='5.5.0', kallsyms=None, cap_last_cap=None))
+    assert host['kernel']['hook'] is True and host['kernel']['hook_source'] == 'version'
+    assert host['kernel']['cap_perfmon'] is False
+
+
+# --- rows: SELinux off ---------------------------------------------------------------------------
+
+def test_row_no_policy_loaded_class_on_disk(tmp_path):
+    """SELINUX=disabled, kernel with SELinux but no policy (RHEL 9+, Debian 12 here): enable,
+    relabel, enforcing; the installed policy defines the class, so no rebuild."""
+    base = tree(str(tmp_path), selinux='nopolicy', disk={'perf_event': True})
+    host = host_of(base)
+    assert host['selinux']['enabled'] is False and host['selinux']['lsm'] is True
+    p = decide(base, module=mod(installed=False, installed_any=False, enabled=None))
+    assert steps(p) == ['selinux_enable', 'relabel', 'final_mode', 'module']
+    assert p['policy']['source'] == 'installed' and p['policy']['perf_event_class'] is True
+    assert reason(p, 'selinux_enable') == 'no SELinux policy is loaded; /etc/selinux/config says SELINUX=disabled'
+    assert 'SELinux is being enabled' in reason(p, 'relabel')
+
+
+def test_row_kernel_booted_without_selinux_class_missing_on_disk(tmp_path):
+    """No selinuxfs at all (selinux=0 / another major LSM); the policy on disk lacks the class
+    (an uncompressed store): rebuild, install, enable, relabel."""
+    base = tree(str(tmp_path), selinux='off', disk={'perf_event': False, 'perfmon': False, 'compress': False})
+    p = decide(base)
+    assert steps(p) == ['policy_build', 'policy_install', 'selinux_enable', 'relabel', 'final_mode']
+    assert 'installed policy (targeted) lacks class perf_event' in reason(p, 'policy_build')
+    assert 'booted without the SELinux LSM' in reason(p, 'selinux_enable')
+    assert 'new policy packages' in reason(p, 'relabel') and 'being enabled' in reason(p, 'relabel')
+
+
+def test_row_selinux_off_policy_unreadable_not_rebuilt(tmp_path):
+    p = decide(tree(str(tmp_path), selinux='off', disk=None))
+    assert not p['needs']['policy_build'] and p['needs']['selinux_enable']
+    assert any('cannot tell' in n for n in p['notes'])
+
+
+def test_row_no_selinux_at_all_is_refused(tmp_path):
+    base = str(tmp_path)
+    make_proc(base)
+    host = host_of(base)
+    with pytest.raises(ValueError, match='no SELinux on this host'):
+        plan.decide(host, dict(WANT))
+
+
+# --- rows: relabel -------------------------------------------------------------------------------
+
+def test_row_pending_autorelabel(tmp_path):
+    p = decide(tree(str(tmp_path), selinux='permissive', autorelabel=True), module=MODULE_OK)
+    assert steps(p) == ['relabel', 'final_mode'] and reason(p, 'relabel') == '/.autorelabel is pending'
+
+
+def test_row_relabel_always_goes_permissive_first(tmp_path):
+    p = decide(tree(str(tmp_path)), module=MODULE_OK, relabel_mode='always')
+    assert steps(p) == ['permissive', 'relabel', 'final_mode']
+
+
+def test_row_relabel_never_notes_the_reason(tmp_path):
+    p = decide(tree(str(tmp_path), selinux='permissive', perf_event=False, perfmon=False), relabel_mode='never')
+    assert 'relabel' not in steps(p) and 'permissive' not in steps(p)
+    assert any('relabel_mode=never' in n for n in p['notes'])
+
+
+def test_row_caller_installed_packages(tmp_path):
+    p = decide(tree(str(tmp_path)), module=MODULE_OK, policy_installed=True)
+    assert reason(p, 'relabel') == 'new policy packages are installed on this run'
+
+
+def test_row_final_permissive(tmp_path):
+    p = decide(tree(str(tmp_path)), module=MODULE_OK, final_mode='permissive')
+    assert steps(p) == ['final_mode']
+
+
+# --- rows: the perf module -------------------------------------------------------------------------
+
+@pytest.mark.parametrize('m,expect', [
+    (mod(checksum='sha256:bb'), 'differs from the wanted module'),
+    (mod(enabled=False), 'installed but disabled'),
+    (mod(generate=True, desired_checksum=None, new_denials=3, new_denial_domains=['user_t']),
+     '3 perf_event denial(s) of user_t since perfsec_perf@300 was installed'),
+    (mod(state='absent'), 'is installed: remove it'),
+    (mod(state='disabled'), 'is enabled: disable it'),
+])
+def test_row_module_needs_work(tmp_path, m, expect):
+    p = decide(tree(str(tmp_path)), module=m)
+    assert steps(p) == ['module'] and expect in reason(p, 'module')
+
+
+@pytest.mark.parametrize('m', [
+    mod(generate=True, desired_checksum=None),
+    mod(state='absent', installed=False, installed_any=False, enabled=None),
+    mod(state='enabled'),
+    mod(state='disabled', enabled=False),
+])
+def test_row_module_as_wanted(tmp_path, m):
+    assert decide(tree(str(tmp_path)), module=m)['converged'] is True
+
+
+def test_summary_lines(tmp_path):
+    p = decide(tree(str(tmp_path), selinux='permissive'), module=MODULE_OK)
+    assert plan.summary(p) == 'final_mode (runtime permissive, config permissive; wanted enforcing)'
+    p = decide(tree(str(tmp_path / 'x')), module=MODULE_OK)
+    assert plan.summary(p) == 'converged: nothing to do'
+
+
+def test_kallsyms_symbol_across_a_block_boundary(tmp_path):
+    """The streaming search finds the symbol when a read block splits it."""
+    path = str(tmp_path / 'kallsyms')
+    line = b'ffffffff81a90b20 t selinux_perf_event_open\n'
+    with open(path, 'wb') as f:
+        f.write(b'x' * ((1 << 20) - 20) + b'\n' + line)
+    with open(path, 'rb') as f:
+        assert plan._find_in_stream(f, plan.HOOK_SYMBOL) is True
+    with open(path, 'rb') as f:
+        assert plan._find_in_stream(f, b'selinux_perf_event') is False
+
+
+def test_installed_policy_reads_this_machines_store():
+    """Debian's packaged refpolicy on this build host (class and perfmon, handleunknown allow)."""
+    if not os.path.isfile('/var/lib/selinux/default/active/modules/100/base/cil'):
+        pytest.skip('selinux-policy-default is not installed here')
+    disk = plan.installed_policy('/', 'default')
+    assert disk['source'] == 'store' and disk['error'] is None
+    assert disk['perf_event_class'] is True and disk['perfmon'] is True
+    assert disk['deny_unknown'] is False and disk['mls'] is True
