@@ -58,10 +58,13 @@ def runtime_state(selinuxfs=SELINUXFS):
     enforce = read_int(os.path.join(selinuxfs, 'enforce'))
     # The kernel fills selinuxfs/class only once a policy is loaded: a kernel with SELinux but
     # no policy (SELINUX=disabled on kernels without runtime disable, RHEL 9+) is not enabled.
+    # With SELINUX=disabled there, systemd does not even mount selinuxfs; securityfs still
+    # lists the active LSMs (Linux >= 4.15), which tells "no policy" from "no SELinux LSM".
     loaded = enforce is not None and bool(_listdir(os.path.join(selinuxfs, 'class')))
+    lsms = read_text(os.path.normpath(os.path.join(selinuxfs, '..', '..', 'kernel', 'security', 'lsm')))
     state = {
         'enabled': loaded,
-        'lsm': enforce is not None,
+        'lsm': enforce is not None or (lsms is not None and 'selinux' in lsms.split(',')),
         'mode': 'disabled',
         'policyvers': None,
         'deny_unknown': None,

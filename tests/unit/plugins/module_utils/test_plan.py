@@ -29,13 +29,15 @@ BASE_CIL = """(handleunknown {handle})
 def tree(base, selinux='enforcing', config=None, perf_event=True, perfmon=True, deny_unknown=True,
          release='6.1.0-test', kallsyms='hook', cap_last_cap=40, disk=None, autorelabel=False,
          policy_type='targeted', lsm=True):
-    """A host below ``base``. selinux: enforcing | permissive | nopolicy (LSM on, no policy
-    loaded) | off (no selinuxfs). disk: None or dict(perf_event=, perfmon=, handle=, compress=)."""
+    """A host below ``base``. selinux: enforcing | permissive | nopolicy (the SELinux LSM is
+    active, no policy is loaded and selinuxfs is not mounted: SELINUX=disabled on a kernel
+    without runtime disable, as seen on the Debian 12 VM) | off (no SELinux LSM). disk: None or dict(perf_event=, perfmon=, handle=, compress=)."""
     fs = os.path.join(base, 'sys/fs/selinux')
-    if selinux in ('enforcing', 'permissive', 'nopolicy') and lsm:
+    if selinux != 'off' and lsm:
+        write_file(os.path.join(base, 'sys/kernel/security/lsm'), 'lockdown,capability,yama,selinux,bpf')
+    if selinux in ('enforcing', 'permissive'):
         write_file(os.path.join(fs, 'enforce'), '1' if selinux == 'enforcing' else '0')
         write_file(os.path.join(fs, 'policyvers'), '33')
-    if selinux in ('enforcing', 'permissive'):
         write_file(os.path.join(fs, 'deny_unknown'), '1' if deny_unknown else '0')
         write_file(os.path.join(fs, 'reject_unknown'), '0')
         write_file(os.path.join(fs, 'mls'), '1')
@@ -219,6 +221,19 @@ def test_row_no_policy_loaded_class_on_disk(tmp_path):
     assert p['policy']['source'] == 'installed' and p['policy']['perf_event_class'] is True
     assert reason(p, 'selinux_enable') == 'no SELinux policy is loaded; /etc/selinux/config says SELINUX=disabled'
     assert 'SELinux is being enabled' in reason(p, 'relabel')
+
+
+def test_row_no_policy_loaded_selinuxfs_mounted_by_hand(tmp_path):
+    """The same state with selinuxfs mounted (enforce 0, policyvers 33, class/ empty): getenforce
+    says Permissive there, but no policy is loaded, so it is not 'enabled'."""
+    base = tree(str(tmp_path), selinux='nopolicy', disk={'perf_event': True})
+    fs = os.path.join(base, 'sys/fs/selinux')
+    write_file(os.path.join(fs, 'enforce'), '0')
+    write_file(os.path.join(fs, 'policyvers'), '33')
+    os.makedirs(os.path.join(fs, 'class'))
+    host = host_of(base)
+    assert host['selinux']['enabled'] is False and host['selinux']['lsm'] is True
+    assert steps(decide(base))[0] == 'selinux_enable'
 
 
 def test_row_kernel_booted_without_selinux_class_missing_on_disk(tmp_path):

@@ -96,16 +96,11 @@ def test_build_once_install_twice_then_nothing(tmp_path):
                                         'selinux-policy-fc31like-2.20221101-48.fc31like.noarch']
     assert out.count('needs a full relabel and a reboot') == 2
 
-    # second run: no build, no install, nothing changed; a host whose loaded policy has
-    # perf_event is skipped
-    sel = os.path.join(roots, 'target2', 'sys/fs/selinux/class/perf_event')
-    os.makedirs(sel)
-    with open(os.path.join(sel, 'index'), 'w') as f:
-        f.write('120\n')
+    # second run: no build, no install, nothing changed (rpm -q says installed; whether a
+    # host needs the policy at all is the plan's decision, not this role's)
     rc, out2 = _play(tmp_path, srpm, workdir, fetch, PLAY_INSTALL, extra)
     assert rc == 0, out2[-6000:]
-    assert '"reason": "already installed"' in out2
-    assert '"reason": "the loaded policy already defines class perf_event' in out2
+    assert out2.count('"reason": "already installed"') == 2
     recap = _recap(out2)
     assert set(recap) == {'build1', 'target2'} and all(r['changed'] == 0 for r in recap.values()), recap
     assert 'policy_build: cache hit' in out2 and 'policy_build: built ' not in out2
