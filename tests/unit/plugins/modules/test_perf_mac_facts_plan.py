@@ -1,0 +1,77 @@
+"""perf_mac_facts plan=: the perf module part of the plan against the real tools (checkmodule,
+semodule_package, semodule in a throwaway store), and its errors. The decision table itself is
+tested row by row in tests/unit/plugins/module_utils/test_plan.py."""
+import os
+import sys
+
+import pytest
+
+from ansible_collections.perfsec.selinux.plugins.modules import perf_mac_facts as pmf
+from ansible_collections.perfsec.selinux.plugins.modules import perf_semodule
+
+from helpers import run_module
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'module_utils'))
+from test_semodule import TE_V1, TE_V2, store  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
+
+
+def plan(capsys, root, check=True, **module):
+    spec = dict(dict(name='perftest', priority=300), **module)
+    r = run_module(pmf.main, capsys, check=check, root=root, gather_denials=False, gather_modules=False,
+                   plan={'module': spec})
+    return r
+
+
+@pytest.mark.slow
+def test_plan_module_checksum_agrees_with_the_real_install(store, capsys):
+    r = plan(capsys, store['root'], content=TE_V1)
+    assert r.get('failed') is not True, r
+    p = r['ansible_facts']['perfsec']['plan']
+    # the store root has no selinuxfs: the plan read the policy installed on disk (the packaged
+    # refpolicy's base module defines perf_event and perfmon, so no rebuild)
+    assert p['policy']['source'] == 'installed' and p['policy']['perf_event_class'] is True
+    assert not p['needs']['policy_build']
+    assert p['needs']['module'] and p['module']['installed'] is False
+    want = p['module']['desired_checksum']
+    assert want and len(want) == 64
+
+    inst = run_module(perf_semodule.main, capsys, name='perftest', content=TE_V1,
+                      root=store['root'], store=store['store'])
+    assert inst['changed'] is True, inst
+    assert inst['checksum'] == want
+
+    p = plan(capsys, store['root'], content=TE_V1)['ansible_facts']['perfsec']['plan']
+    assert p['needs']['module'] is False and p['module']['checksum'] == want
+    p = plan(capsys, store['root'], content=TE_V2)['ansible_facts']['perfsec']['plan']
+    assert p['needs']['module'] is True and 'differs from the wanted module' in p['steps'][-1]['reason']
+    p = plan(capsys, store['root'], state='absent')['ansible_facts']['perfsec']['plan']
+    assert p['needs']['module'] is True and 'remove it' in p['steps'][-1]['reason']
+
+
+def test_plan_refuses_a_te_that_does_not_compile(tmp_path, capsys):
+    root = str(tmp_path)
+    os.makedirs(os.path.join(root, 'etc/selinux'))
+    with open(os.path.join(root, 'etc/selinux/config'), 'w') as f:
+        f.write('SELINUX=permissive\nSELINUXTYPE=targeted\n')
+    r = plan(capsys, root, content='module perftest 1.0;\nthis is not policy\n')
+    assert r['failed'] is True
+    assert r['msg'].startswith('the perf module perftest: checkmodule could not compile perftest.te')
+
+
+@pytest.mark.parametrize('module,msg', [
+    (dict(name='bad name'), "invalid module name 'bad name'"),
+    (dict(priority=1000), 'plan.module.priority must be between 1 and 999'),
+    (dict(content='module perftest 1.0;', generate=True), 'not both'),
+])
+def test_plan_module_bad_input(tmp_path, capsys, module, msg):
+    root = str(tmp_path)
+    os.makedirs(os.path.join(root, 'etc/selinux'))
+    with open(os.path.join(root, 'etc/selinux/config'), 'w') as f:
+        f.write('SELINUX=permissive\nSELINUXTYPE=targeted\n')
+    r = plan(capsys, root, **module)
+    assert r['failed'] is True and msg in r['msg'], r
+
+
+def test_plan_refuses_a_host_without_selinux(tmp_path, capsys):
+    r = run_module(pmf.main, capsys, check=True, root=str(tmp_path), plan={})
+    assert r['failed'] is True and r['msg'].startswith('no SELinux on this host')
