@@ -212,8 +212,8 @@ def _module_reason(mod):
         return '%s differs from the wanted module (installed %s, wanted %s)' % (
             where, (mod.get('checksum') or 'unknown')[:19], mod['desired_checksum'][:19])
     if mod.get('generate') and mod.get('new_denials'):
-        return '%d perf_event denial(s) of %s since %s was installed' % (
-            mod['new_denials'], ', '.join(mod.get('new_denial_domains') or []), where)
+        return 'perf_event denials of %s ask for %s, which %s does not grant' % (
+            ', '.join(mod.get('new_denial_domains') or []), ' '.join(mod.get('new_denial_perms') or []), where)
     return None
 
 
@@ -304,7 +304,7 @@ def summary(plan):
 
 # --- the perf module in the store ----------------------------------------------------------
 
-def inspect_module(module, spec, modules, store_dir=None):
+def inspect_module(module, spec, modules):
     """The perf module's state for decide(): where it is installed, enabled, its checksum and,
     for a .te given as ``spec['content']``, the checksum the store would show for it (compiled
     with the real checkmodule/semodule_package in a private directory; nothing is installed).
@@ -321,12 +321,8 @@ def inspect_module(module, spec, modules, store_dir=None):
            'installed': at_prio is not None, 'installed_any': any_prio is not None,
            'enabled': any_prio['enabled'] if any_prio else None,
            'checksum': at_prio.get('checksum') if at_prio else None,
-           'desired_checksum': None, 'installed_at': None, 'new_denials': 0, 'new_denial_domains': []}
-    if at_prio is not None and store_dir:
-        try:
-            out['installed_at'] = os.stat(os.path.join(store_dir, 'active/modules', str(prio), name)).st_mtime
-        except OSError:
-            pass
+           'desired_checksum': None, 'new_denials': 0, 'new_denial_domains': [],
+           'new_denial_perms': []}
     content = spec.get('content')
     if content and spec['state'] == 'present' and not out['generate']:
         workdir = temod.private_dir()
@@ -340,11 +336,47 @@ def inspect_module(module, spec, modules, store_dir=None):
     return out
 
 
-def new_denials(module_state, denials, allowed_domains):
-    """Count the perf_event denials of ``allowed_domains`` newer than the module's install
-    (``denials`` from perf_mac_facts.count_denials over the audit tail, with max_age so)."""
+_CIL_ALLOW = re.compile(r'^\(allow\s+(\S+)\s+(\S+)\s+\((\S+)\s+\(([^()]*)\)\)\)')
+
+
+def store_cil(store_dir, name, priority):
+    """The CIL text the store keeps for a module (bzip2-compressed or not), or None."""
+    path = os.path.join(store_dir or '', 'active/modules', str(priority), name, 'cil')
+    try:
+        with open(path, 'rb') as f:
+            data = f.read()
+        if data[:3] == b'BZh':
+            data = bz2.decompress(data)
+        return data.decode('utf-8', 'replace')
+    except (IOError, OSError, ValueError):
+        return None
+
+
+def granted(cil_text):
+    """{(source, class): set(perms)} of a module's CIL allow rules (any target)."""
+    out = {}
+    for line in (cil_text or '').split('\n'):
+        m = _CIL_ALLOW.match(line.strip())
+        if m:
+            out.setdefault((m.group(1), m.group(3)), set()).update(m.group(4).split())
+    return out
+
+
+def uncovered_denials(module_state, denials, allowed_domains, grants):
+    """Count the perf_event denials of ``allowed_domains`` (perf_mac_facts.count_denials
+    groups) asking for a permission the installed module does not grant. Read by content,
+    not by time: a denial the module already answers is old, whenever the store was written."""
     doms = set(allowed_domains or [])
-    groups = [g for g in denials.get('groups', []) if g['tclass'] == 'perf_event' and g['stype'] in doms]
-    module_state['new_denials'] = sum(g['count'] for g in groups)
-    module_state['new_denial_domains'] = sorted(set(g['stype'] for g in groups))
+    count, names, perms = 0, set(), set()
+    for g in denials.get('groups', []):
+        if g['tclass'] != 'perf_event' or g['stype'] not in doms:
+            continue
+        missing = set(g['perms']) - grants.get((g['stype'], 'perf_event'), set())
+        if missing:
+            count += g['count']
+            names.add(g['stype'])
+            perms.update(missing)
+    module_state['new_denials'] = count
+    module_state['new_denial_domains'] = sorted(names)
+    module_state['new_denial_perms'] = sorted(perms)
     return module_state

@@ -164,7 +164,8 @@ options:
             description:
               - The module is generated from denials; the host needs it when it is missing,
                 disabled, or O(gather_denials) finds perf_event denials of
-                O(plan.module.allowed_domains) newer than the installed module.
+                O(plan.module.allowed_domains) (within O(denials_max_age)) for a permission
+                the installed module does not grant.
             type: bool
             default: false
           allowed_domains:
@@ -790,13 +791,15 @@ def make_plan(module, p, facts, root='/'):
             except sm.SemoduleError as e:
                 module.fail_json(msg='cannot list the policy modules for the plan: %s' % e.msg)
         try:
-            state = planner.inspect_module(module, spec, modules, sdir)
+            state = planner.inspect_module(module, spec, modules)
         except (temod.CompileError, sm.SemoduleError) as e:
             module.fail_json(msg='the perf module %s: %s; fix the .te and run again' % (spec['name'], e.msg))
-        if state['generate'] and state['installed_at'] and p['gather_denials']:
-            max_age = max(1, int(time.time() - state['installed_at']))
-            since = gather_denials(p['audit_log'], p['denials_max_bytes'], max_age, root)
-            planner.new_denials(state, since, spec['allowed_domains'])
+        if state['generate'] and state['installed'] and p['gather_denials']:
+            cil = planner.store_cil(sdir, spec['name'], spec['priority'])
+            if cil is None:
+                cil = sm.extract_cil(module, spec['name'], spec['priority'],
+                                     None if root == '/' else root, store if root != '/' else None)
+            planner.uncovered_denials(state, facts['denials'], spec['allowed_domains'], planner.granted(cil))
         host['module'] = state
     try:
         result = planner.decide(host, want)

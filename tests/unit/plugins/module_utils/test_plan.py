@@ -294,8 +294,9 @@ def test_row_final_permissive(tmp_path):
 @pytest.mark.parametrize('m,expect', [
     (mod(checksum='sha256:bb'), 'differs from the wanted module'),
     (mod(enabled=False), 'installed but disabled'),
-    (mod(generate=True, desired_checksum=None, new_denials=3, new_denial_domains=['user_t']),
-     '3 perf_event denial(s) of user_t since perfsec_perf@300 was installed'),
+    (mod(generate=True, desired_checksum=None, new_denials=3, new_denial_domains=['user_t'],
+         new_denial_perms=['kernel']),
+     'perf_event denials of user_t ask for kernel, which perfsec_perf@300 does not grant'),
     (mod(state='absent'), 'is installed: remove it'),
     (mod(state='disabled'), 'is enabled: disable it'),
 ])
@@ -341,3 +342,33 @@ def test_installed_policy_reads_this_machines_store():
     assert disk['source'] == 'store' and disk['error'] is None
     assert disk['perf_event_class'] is True and disk['perfmon'] is True
     assert disk['deny_unknown'] is False and disk['mls'] is True
+
+
+def test_uncovered_denials_by_content_not_time():
+    """A denial the installed module answers is old, whenever the store was last written;
+    one for a permission it does not grant is new."""
+    cil = ('(typeattributeset cil_gen_require user_t)\n'
+           '(allow user_t self (perf_event (open read)))\n')
+    grants = plan.granted(cil)
+    assert grants == {('user_t', 'perf_event'): {'open', 'read'}}
+    denials = {'groups': [
+        {'stype': 'user_t', 'tclass': 'perf_event', 'perms': ['open'], 'count': 2},
+        {'stype': 'staff_t', 'tclass': 'perf_event', 'perms': ['open'], 'count': 5},
+        {'stype': 'user_t', 'tclass': 'capability2', 'perms': ['perfmon'], 'count': 1}]}
+    m = plan.uncovered_denials(mod(generate=True), denials, ['user_t'], grants)
+    assert m['new_denials'] == 0
+    denials['groups'].append({'stype': 'user_t', 'tclass': 'perf_event', 'perms': ['kernel', 'open'], 'count': 3})
+    m = plan.uncovered_denials(mod(generate=True), denials, ['user_t'], grants)
+    assert m['new_denials'] == 3 and m['new_denial_domains'] == ['user_t'] and m['new_denial_perms'] == ['kernel']
+
+
+def test_store_cil_reads_compressed_and_plain(tmp_path):
+    for i, compress in enumerate((True, False)):
+        sdir = str(tmp_path / str(i))
+        d = os.path.join(sdir, 'active/modules/300/perfsec_perf')
+        os.makedirs(d)
+        text = b'(allow user_t self (perf_event (open)))\n'
+        with open(os.path.join(d, 'cil'), 'wb') as f:
+            f.write(bz2.compress(text) if compress else text)
+        assert plan.store_cil(sdir, 'perfsec_perf', 300) == text.decode()
+    assert plan.store_cil(str(tmp_path), 'missing', 300) is None

@@ -48,6 +48,38 @@ def test_plan_module_checksum_agrees_with_the_real_install(store, capsys):
     assert p['needs']['module'] is True and 'remove it' in p['steps'][-1]['reason']
 
 
+AVC = ('type=AVC msg=audit(%d.100:42): avc:  denied  { %s } for  pid=42 comm="perf" '
+       'scontext=user_u:user_r:user_t:s0 tcontext=user_u:user_r:user_t:s0 tclass=perf_event permissive=0\n')
+
+
+@pytest.mark.slow
+def test_plan_generated_module_new_denials_by_content(store, capsys):
+    """With generate=true the plan reads the installed module's CIL from the store and flags
+    only denials it does not answer (the time of the last store commit does not matter)."""
+    import time
+    inst = run_module(perf_semodule.main, capsys, name='perftest', content=TE_V1,
+                      root=store['root'], store=store['store'])
+    assert inst['changed'] is True, inst
+    log = os.path.join(store['root'], 'var/log/audit/audit.log')
+    os.makedirs(os.path.dirname(log))
+    now = int(time.time())
+    with open(log, 'w') as f:
+        f.write(AVC % (now, 'open') + AVC % (now, 'kernel'))
+
+    def gen_plan():
+        r = run_module(pmf.main, capsys, check=True, root=store['root'], gather_modules=False,
+                       plan={'module': {'name': 'perftest', 'generate': True, 'allowed_domains': ['user_t']}})
+        assert r.get('failed') is not True, r
+        return r['ansible_facts']['perfsec']['plan']
+    p = gen_plan()
+    assert p['needs']['module'] is False and p['module']['new_denials'] == 0
+    with open(log, 'a') as f:
+        f.write(AVC % (now, 'read'))
+    p = gen_plan()
+    assert p['needs']['module'] is True and p['module']['new_denial_perms'] == ['read']
+    assert p['steps'][-1]['reason'] == 'perf_event denials of user_t ask for read, which perftest@300 does not grant'
+
+
 def test_plan_refuses_a_te_that_does_not_compile(tmp_path, capsys):
     root = str(tmp_path)
     os.makedirs(os.path.join(root, 'etc/selinux'))
