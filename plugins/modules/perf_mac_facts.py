@@ -786,12 +786,12 @@ def make_plan(module, p, facts, root='/'):
         sdir = sm.store_dir(None if root == '/' else root, store)
         if sdir and os.path.isdir(sdir) and module.get_bin_path('semodule'):
             try:
-                modules = sm.list_modules(module, None if root == '/' else root,
-                                          store if root != '/' else None)
+                modules = planner.list_modules_fast(module, None if root == '/' else root,
+                                                    store if root != '/' else None)
             except sm.SemoduleError as e:
                 module.fail_json(msg='cannot list the policy modules for the plan: %s' % e.msg)
         try:
-            state = planner.inspect_module(module, spec, modules)
+            state = planner.inspect_module(module, spec, modules, sdir)
         except (temod.CompileError, sm.SemoduleError) as e:
             module.fail_json(msg='the perf module %s: %s; fix the .te and run again' % (spec['name'], e.msg))
         if state['generate'] and state['installed'] and p['gather_denials']:
