@@ -25,8 +25,17 @@ FLASK_DIR = os.path.join('policy', 'flask')
 SECURITY_CLASSES = os.path.join(FLASK_DIR, 'security_classes')
 ACCESS_VECTORS = os.path.join(FLASK_DIR, 'access_vectors')
 
-IDENT_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
-TOKEN_RE = re.compile(r'[{}]|[^\s{}#]+')
+IDENT_RE = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*\Z')
+# checkpolicy's lexer (policy_scan.l): lines end at '\n' only, '#' comments run to the end of
+# the line, and only space, tab and form feed are white space ([ \t\f]+). Python's \s and
+# splitlines() also take \v, \x1c-\x1e, \x85, U+2028 or NBSP for white space or line breaks,
+# so neither is used here.
+TOKEN_RE = re.compile(r'[{}]|[^ \t\f{}#]+')
+# Outside comments checkpolicy accepts printable ASCII and [ \t\f]; anything else is an
+# "unrecognized character". A trailing '\r' (CRLF files) is taken as part of the line end.
+CODE_OK_RE = re.compile(r'[^\x21-\x7e \t\f]')
+# Real flask files are 10-100 KB; anything much bigger is not one (and would make a huge diff).
+MAX_FLASK_BYTES = 4 * 1024 * 1024
 
 # What perf_event_open() MAC needs (the seed's patch): capability2 perfmon after audit_read,
 # and class perf_event with its six permissions (kernel order, security/selinux/include/classmap.h).
@@ -52,18 +61,52 @@ class FlaskError(Exception):
 
 def _read(path):
     try:
-        with io.open(path, 'r', encoding='utf-8', newline='') as f:
-            return f.read()
+        with io.open(path, 'rb') as f:
+            data = f.read(MAX_FLASK_BYTES + 1)
     except (IOError, OSError) as e:
         raise FlaskError('cannot read file: %s' % (e.strerror or e), path)
+    if len(data) > MAX_FLASK_BYTES:
+        raise FlaskError('file is larger than %d MiB: the flask files of a policy source tree are '
+                         'about 100 KB, so this is not one (check path)'
+                         % (MAX_FLASK_BYTES // (1024 * 1024)), path)
+    try:
+        return data.decode('utf-8')
     except UnicodeDecodeError as e:
         raise FlaskError('not a text file (%s)' % e, path)
 
 
-def _tokens(lines):
-    """Yield (token, line_index, start_col, end_col); '#' starts a comment to end of line."""
+def split_lines(text):
+    """``text`` cut after every '\\n' (and only there), line ends kept, as checkpolicy reads it."""
+    lines = text.split('\n')
+    out = [line + '\n' for line in lines[:-1]]
+    if lines[-1]:
+        out.append(lines[-1])
+    return out
+
+
+def _code(line):
+    """The part of ``line`` checkpolicy tokenizes: before '#', without the line end."""
+    if line.endswith('\n'):
+        line = line[:-1]
+    if line.endswith('\r'):
+        line = line[:-1]
+    return line.split('#', 1)[0]
+
+
+def _tokens(lines, path=None):
+    """Yield (token, line_index, start_col, end_col); '#' starts a comment to end of line.
+
+    A character checkpolicy does not accept outside a comment (a control character other
+    than tab and form feed, or any non-ASCII character such as NBSP or U+2028, which Python
+    but not checkpolicy takes for white space) is refused with FlaskError.
+    """
     for idx, line in enumerate(lines):
-        code = line.split('#', 1)[0]
+        code = _code(line)
+        bad = CODE_OK_RE.search(code)
+        if bad:
+            raise FlaskError('unexpected character U+%04X outside a comment (checkpolicy only '
+                             'accepts printable ASCII there, and only space, tab and form feed '
+                             'as white space)' % ord(bad.group(0)), path, idx + 1)
         for m in TOKEN_RE.finditer(code):
             yield m.group(0), idx, m.start(), m.end()
 
@@ -97,7 +140,7 @@ class AccessVectors(object):
     def __init__(self, path, text):
         self.path = path
         self.text = text
-        self.lines = text.splitlines(True)
+        self.lines = split_lines(text)
         self.commons = {}
         self.classes = {}
         self.order = []             # class names in file order
@@ -108,7 +151,7 @@ class AccessVectors(object):
         raise FlaskError(msg, self.path, idx + 1 if idx is not None else None)
 
     def _parse(self):
-        toks = list(_tokens(self.lines))
+        toks = list(_tokens(self.lines, self.path))
         i = 0
         n = len(toks)
         seen_class = False
@@ -142,6 +185,7 @@ class AccessVectors(object):
                 block.has_block = True
                 block.open_line = toks[i][1]
                 i += 1
+                seen = set()
                 while True:
                     if i >= n:
                         self._err("unterminated '{' of %s %s (no closing '}')" % (tok, name),
@@ -155,8 +199,9 @@ class AccessVectors(object):
                         break
                     if not IDENT_RE.match(ptok):
                         self._err('invalid permission name %r in %s %s' % (ptok, tok, name), pidx)
-                    if ptok in block.perm_names():
+                    if ptok in seen:
                         self._err('duplicate permission %r in %s %s' % (ptok, tok, name), pidx)
+                    seen.add(ptok)
                     block.perms.append(Perm(ptok, pidx))
                     i += 1
                 if not block.perms:
@@ -190,10 +235,10 @@ class SecurityClasses(object):
     def __init__(self, path, text):
         self.path = path
         self.text = text
-        self.lines = text.splitlines(True)
+        self.lines = split_lines(text)
         self.order = []
         self.line_of = {}
-        toks = list(_tokens(self.lines))
+        toks = list(_tokens(self.lines, path))
         i = 0
         while i < len(toks):
             tok, idx, _s, _e = toks[i]
@@ -236,16 +281,27 @@ class _Editor(object):
     def __init__(self, lines):
         self.lines = list(lines)
         self.after = {}             # line index -> [new lines] inserted after that line
-        self.replace = {}           # line index -> replacement text
+        self.inline = {}            # line index -> {column: [words]} inserted before that column
         self.eol = _eol(lines)
 
     def insert_after(self, idx, new_lines):
         self.after.setdefault(idx, []).extend(new_lines)
 
+    def insert_before_col(self, idx, col, word):
+        """Insert ``word`` (with spaces around it) before column ``col`` of line ``idx``."""
+        self.inline.setdefault(idx, {}).setdefault(col, []).append(word)
+
+    def _line(self, idx):
+        line = self.lines[idx]
+        for col in sorted(self.inline.get(idx, {}), reverse=True):
+            head = line[:col].rstrip(' \t\f')
+            line = head + ' ' + ' '.join(self.inline[idx][col]) + ' ' + line[col:]
+        return line
+
     def result(self):
         out = []
-        for idx, line in enumerate(self.lines):
-            line = self.replace.get(idx, line)
+        for idx in range(len(self.lines)):
+            line = self._line(idx)
             if idx in self.after and not line.endswith('\n'):
                 line += self.eol
             out.append(line)
@@ -414,23 +470,16 @@ def _insert_perm(editor, lines, block, anchor, anchor_placed, perm):
     if own_line:
         editor.insert_after(anchor_perm.line, [_indent_of(line) + perm])
         return anchor_perm.line
-    # permissions share a line with a brace or each other: add before the closing brace
-    idx = block.close_line
-    cur = editor.replace.get(idx, lines[idx])
-    col = _close_col(cur)
-    editor.replace[idx] = cur[:col].rstrip(' \t') + ' ' + perm + ' ' + cur[col:]
+    # permissions share a line with a brace or each other: add before the block's own closing
+    # brace (the column found by the parser: other blocks may close on the same line)
+    editor.insert_before_col(block.close_line, block.close_col, perm)
     return None
-
-
-def _close_col(line):
-    code = line.split('#', 1)[0]
-    return code.rindex('}')
 
 
 def unified_diff(before, after, relpath, label_a='a', label_b='b'):
     """A ``diff -u`` of one file as ``patch -p1`` applies it from the tree root."""
-    a = before.splitlines(True)
-    b = after.splitlines(True)
+    a = split_lines(before)
+    b = split_lines(after)
     if a == b:
         return ''
     for lst in (a, b):

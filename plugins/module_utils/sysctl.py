@@ -26,6 +26,7 @@ import errno
 import gzip
 import os
 import re
+import stat
 
 from ansible_collections.perfsec.selinux.plugins.module_utils.common import (
     PROC_ROOT, read_int, read_text, sysctl_path,
@@ -93,11 +94,41 @@ def unrooted(root, path):
 
 
 # ---------------------------------------------------------------- parsing
+# C isspace() (procps strips lines with it; the kernel skips it before a number). Python's
+# str.strip()/split() also strip \x1c-\x1f, \x85, NBSP, U+2028..., which no sysctl tool does.
+C_SPACE = ' \t\n\v\f\r'
+_C_SPACE_RUN = re.compile('[ \t\n\v\f\r]+')
+# systemd-sysctl reads lines with read_line(): '\n', '\r' and NUL end a line, and so do their
+# combinations with each marker at most once and nothing after a NUL (\r\n, \n\r, \r\0,
+# \r\n\0 ...). procps reads to '\n' and ignores what follows '\r' or NUL on the line, so a
+# text after a lone '\r' or NUL is a line of its own only for systemd: it is kept as one (an
+# entry systemd applies at boot is never missed). Nothing else breaks a line.
+_EOL_RE = re.compile('\r\n\0|\n\r\0|\r\n|\n\r|\r\0|\n\0|[\n\r\0]')
+# Largest sysctl file read (systemd-sysctl's LONG_LINE_MAX is 1 MiB per line; real files are
+# a few KB).
+MAX_CONF_BYTES = 4 * 1024 * 1024
+
+
+def split_lines(text):
+    """[(line, end)] of a sysctl config text, cut where systemd-sysctl cuts lines.
+
+    ``line`` is without its end; ``''.join(l + e for l, e in split_lines(t)) == t``.
+    """
+    out = []
+    pos = 0
+    for m in _EOL_RE.finditer(text):
+        out.append((text[pos:m.start()], m.group(0)))
+        pos = m.end()
+    if pos < len(text):
+        out.append((text[pos:], ''))
+    return out
+
+
 def normalize_key(key):
     """sysctl.d(5) key: strip a leading '-', accept '/' separators (dots and slashes swap)."""
-    key = key.strip()
+    key = key.strip(C_SPACE)
     if key.startswith('-'):
-        key = key[1:].strip()
+        key = key[1:].strip(C_SPACE)
     if '/' in key:
         first_slash = key.index('/')
         first_dot = key.index('.') if '.' in key else len(key)
@@ -107,26 +138,48 @@ def normalize_key(key):
 
 
 def norm_value(value):
-    return ' '.join(str(value).split())
+    return ' '.join(x for x in _C_SPACE_RUN.split(str(value)) if x)
 
 
 def parse_lines(text):
-    """[(lineno, key, value, raw_line)] for every assignment in a sysctl config text."""
+    """[(lineno, key, value, raw_line)] for every assignment in a sysctl config text.
+
+    Lines as systemd-sysctl reads them (split_lines); a line whose first character after
+    C white space is '#' or ';' is a comment, a line without '=' is ignored.
+    """
     out = []
-    for n, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
+    for n, (raw, _end) in enumerate(split_lines(text), 1):
+        line = raw.strip(C_SPACE)
         if not line or line[0] in '#;':
             continue
         if '=' not in line:
             continue
         key, value = line.split('=', 1)
-        out.append((n, normalize_key(key), value.strip(), raw))
+        out.append((n, normalize_key(key), value.strip(C_SPACE), raw))
     return out
 
 
+def _read_bytes(path, limit=MAX_CONF_BYTES):
+    with open(path, 'rb') as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise SysctlError('%s is larger than %d MiB: not a sysctl configuration file'
+                          % (path, limit // (1024 * 1024)))
+    return data
+
+
 def _read(path):
-    with open(path, 'r') as f:
-        return f.read()
+    """Text of a sysctl file for parsing (undecodable bytes become U+FFFD)."""
+    return _read_bytes(path).decode('utf-8', 'replace')
+
+
+def _read_strict(path):
+    """Text of a sysctl file about to be edited: SysctlError unless it is UTF-8."""
+    data = _read_bytes(path)
+    try:
+        return data.decode('utf-8')
+    except UnicodeDecodeError:
+        raise SysctlError('cannot edit %s: it is not UTF-8 text; fix the file by hand' % path)
 
 
 def _resolve_in_root(root, path):
@@ -200,7 +253,7 @@ def find_entries(keys, root='/', contents=None):
                 text = contents[hostreal]
             else:
                 text = _read(f['real'])
-        except (IOError, OSError):
+        except (IOError, OSError, SysctlError):
             continue
         for lineno, key, value, raw in parse_lines(text):
             if key in keys:
@@ -211,7 +264,7 @@ def find_entries(keys, root='/', contents=None):
                     path = unrooted(root, os.path.realpath(f['real']))
                 out.append({'key': key, 'value': value, 'path': path, 'file': f['real'],
                             'name': f['name'], 'line': lineno, 'order': f['order'],
-                            'text': raw.strip()})
+                            'text': raw.strip(C_SPACE)})
     return out
 
 
@@ -265,8 +318,84 @@ MANAGED_PREFIX = '# Managed by perfsec.selinux'
 
 def written_by_perfsec(text):
     """True when ``text`` (a sysctl file's content) was written by render_dropin."""
-    first = (text or '').splitlines()[:1]
-    return bool(first and first[0].startswith(MANAGED_PREFIX))
+    first = split_lines(text or '')[:1]
+    return bool(first and first[0][0].startswith(MANAGED_PREFIX))
+
+
+# Where a drop-in may go: directories systemd-sysctl and procps read that are meant for the
+# local admin (not the vendor directories, not /etc/sysctl.conf itself).
+DROPIN_DIRS = ('/etc/sysctl.d', '/run/sysctl.d')
+DROPIN_NAME_RE = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_.@+-]*\.conf\Z')
+DROPIN_MODE = 0o644
+MAX_DROPIN_BYTES = 1024 * 1024
+
+
+def check_dropin_path(dropin):
+    """Error string when ``dropin`` (host view) is not a drop-in path we may write, else None."""
+    if not isinstance(dropin, str) or not dropin.startswith('/'):
+        return 'dropin must be an absolute path, e.g. %s' % DEFAULT_DROPIN
+    if os.path.normpath(dropin) != dropin or '//' in dropin:
+        return ('dropin %r is not a normalized path (no "..", "." or repeated "/")' % (dropin,))
+    if os.path.dirname(dropin) not in DROPIN_DIRS or \
+            not DROPIN_NAME_RE.match(os.path.basename(dropin)):
+        return ('dropin %r is not allowed: it must be a NAME.conf file directly in %s (NAME of '
+                'letters, digits and _ . @ + -, not starting with "." or "-"), e.g. %s; '
+                '/etc/sysctl.conf and vendor files are never replaced'
+                % (dropin, ' or '.join(DROPIN_DIRS), DEFAULT_DROPIN))
+    return None
+
+
+def read_dropin(root, dropin):
+    """(text or None, stat or None) of the existing drop-in, never through a symlink.
+
+    SysctlError when the path (or its directory) is a symlink, is not a regular file, is too
+    big to be a drop-in, or cannot be read. ``text`` is None when the file does not exist;
+    undecodable bytes become U+FFFD (such a file was not written by this collection).
+    """
+    real = rooted(root, dropin)
+    parent = os.path.dirname(real)
+    if os.path.islink(parent):
+        raise SysctlError('%s is a symbolic link: refusing to write the drop-in %s through it'
+                          % (os.path.dirname(dropin), dropin))
+    try:
+        st = os.lstat(real)
+    except OSError as e:
+        if e.errno == errno.ENOENT:
+            return None, None
+        raise SysctlError('cannot read dropin %s: %s' % (dropin, e.strerror or e))
+    if stat.S_ISLNK(st.st_mode):
+        raise SysctlError('dropin %s is a symbolic link: refusing to read or replace it (it would '
+                          'show or overwrite the file it points to); remove the link or choose '
+                          'another dropin' % dropin)
+    if not stat.S_ISREG(st.st_mode):
+        raise SysctlError('dropin %s exists and is not a regular file: refusing to read or '
+                          'replace it; choose another dropin' % dropin)
+    if st.st_size > MAX_DROPIN_BYTES:
+        raise SysctlError('dropin %s is %d bytes: not a drop-in this collection wrote; refusing to '
+                          'replace it, choose another dropin' % (dropin, st.st_size))
+    try:
+        fd = os.open(real, os.O_RDONLY | getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_NONBLOCK', 0))
+    except OSError as e:
+        raise SysctlError('cannot read dropin %s: %s' % (dropin, e.strerror or e))
+    try:
+        fst = os.fstat(fd)
+        if not stat.S_ISREG(fst.st_mode):
+            raise SysctlError('dropin %s is not a regular file: refusing to read it' % dropin)
+        chunks = []
+        size = 0
+        while size <= MAX_DROPIN_BYTES:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    finally:
+        os.close(fd)
+    data = b''.join(chunks)
+    if len(data) > MAX_DROPIN_BYTES:
+        raise SysctlError('dropin %s is larger than %d bytes: refusing to replace it'
+                          % (dropin, MAX_DROPIN_BYTES))
+    return data.decode('utf-8', 'replace'), fst
 
 
 def render_dropin(values, source='perfsec.selinux.perf_paranoid'):
@@ -296,14 +425,12 @@ def comment_out_plan(entries, dropin, root='/'):
     for real in sorted(by_file):
         ents = by_file[real]
         path = ents[0]['path']
-        before = _read(real)
-        lines = before.splitlines(True)
+        before = _read_strict(real)
+        lines = [list(x) for x in split_lines(before)]
         for e in ents:
-            i = e['line'] - 1
-            raw = lines[i]
-            nl = '\n' if raw.endswith('\n') else ''
-            lines[i] = (COMMENT_TAG % dropin) + raw.rstrip('\r\n') + nl
-        after = ''.join(lines)
+            line = lines[e['line'] - 1]
+            line[0] = (COMMENT_TAG % dropin) + line[0]
+        after = ''.join(raw + end for raw, end in lines)
         shadows = None
         if any(path.startswith(d + '/') for d in VENDOR_DIRS):
             shadows = path
@@ -346,8 +473,8 @@ def proc_sys_readonly(proc_root=PROC_ROOT, mountinfo=None):
     text = read_text(mountinfo or os.path.join(proc_root, 'self/mountinfo'), '') or ''
     target = '/proc/sys/kernel'
     best, best_ro = '', False
-    for line in text.splitlines():
-        parts = line.split()
+    for line in text.split('\n'):
+        parts = line.split(' ')
         if len(parts) < 6:
             continue
         mnt = parts[4].replace('\\040', ' ')
@@ -427,9 +554,24 @@ def level_meaning(level):
     return LEVEL_MEANINGS.get(level, 'unknown level')
 
 
+def _not_int(value):
+    # bool is an int subclass (True == 1): Ansible's type='int' lets it through, and
+    # '%s' % True would write "kernel.perf_event_paranoid = True", which the kernel rejects
+    return isinstance(value, bool) or not isinstance(value, int)
+
+
 def validate(params):
-    """Range checks of the perf knobs; returns a list of error strings."""
+    """Type and range checks of the perf knobs; returns a list of error strings."""
     errors = []
+    typed = []
+    for opt, _key in OPTION_KEYS:
+        value = params.get(opt)
+        if value is not None and _not_int(value):
+            errors.append('invalid %s %r: give an integer, not a %s (a YAML true/yes/on is a '
+                          'boolean)' % (opt, value, type(value).__name__))
+            typed.append(opt)
+    if typed:
+        return errors
     level = params.get('level')
     if level is not None and level not in ALL_LEVELS:
         errors.append('invalid level %r: perf_event_paranoid takes -1, 0, 1, 2 '

@@ -591,7 +591,7 @@ def count_denials(text, max_age=0, now=None):
     first = last = None
     count = 0
     comms = set()
-    for line in text.splitlines():
+    for line in text.split('\n'):     # as audit.generate_rules: \n only, never \f, \x1c, U+2028...
         if 'avc:' not in line:
             continue
         rec = parse_avc(line)
@@ -645,24 +645,32 @@ def gather_denials(log=AUDIT_LOG, max_bytes=1048576, max_age=86400, root='/', no
 
 
 def _newest(path, best, budget):
-    """Walk ``path`` (rooted) updating best = [mtime, path]; budget = [entries left]."""
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return
-    budget[0] -= 1
-    if best[0] is None or st.st_mtime > best[0]:
-        best[0], best[1] = st.st_mtime, path
-    if not stat.S_ISDIR(st.st_mode):
-        return
-    try:
-        names = sorted(os.listdir(path))
-    except OSError:
-        return
-    for name in names:
-        if budget[0] <= 0:
+    """Walk ``path`` (rooted) updating best = [mtime, path]; budget = [entries left].
+
+    Depth first, names sorted, without recursion (a directory chain deeper than Python's
+    recursion limit is walked like any other): ``path`` itself is always looked at, every
+    entry below it only while budget is left; symlinks are not followed.
+    """
+    stack = [(path, True)]
+    while stack:
+        cur, top = stack.pop()
+        if not top and budget[0] <= 0:
             return
-        _newest(os.path.join(path, name), best, budget)
+        try:
+            st = os.lstat(cur)
+        except OSError:
+            continue
+        budget[0] -= 1
+        if best[0] is None or st.st_mtime > best[0]:
+            best[0], best[1] = st.st_mtime, cur
+        if not stat.S_ISDIR(st.st_mode):
+            continue
+        try:
+            names = sorted(os.listdir(cur))
+        except OSError:
+            continue
+        for name in reversed(names):
+            stack.append((os.path.join(cur, name), False))
 
 
 def gather_last_change(paths, modules, perf_users, root='/'):

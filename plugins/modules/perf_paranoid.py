@@ -34,6 +34,8 @@ options:
       - The C(kernel.perf_event_paranoid) level. C(-1), C(0), C(1) and C(2) work on every
         kernel; C(3) and C(4) only where the running kernel gives them a meaning (see
         O(assume_level_supported)).
+      - An integer; a boolean (C(true), C(yes)) is refused, as for O(mlock_kb),
+        O(max_sample_rate) and O(cpu_time_max_percent).
       - When omitted, the paranoid level is left alone and only the other options are managed.
     type: int
   persist:
@@ -51,8 +53,24 @@ options:
       - The drop-in file written when O(persist=true). Files are applied sorted by basename
         and the last one wins, so the default sorts after Debian's and Fedora's
         C(99-sysctl.conf) link to C(/etc/sysctl.conf).
+      - Must be a C(NAME.conf) file directly in C(/etc/sysctl.d) or C(/run/sysctl.d), NAME
+        made of letters, digits and C(_ . @ + -), not starting with C(.) or C(-).
+        C(/etc/sysctl.conf), vendor directories and other paths are refused.
+      - An existing file there is only replaced when this collection wrote it (its first line
+        starts with C(# Managed by perfsec.selinux)), unless O(force=true). A symbolic link
+        or a non-regular file is always refused (nothing is read through it, not even for
+        C(--diff)).
+      - The drop-in is always mode C(0644), owner C(root:root); an existing drop-in with
+        other permissions is fixed (and reported as a change).
     type: path
     default: /etc/sysctl.d/99-zz-perfsec-perf.conf
+  force:
+    description:
+      - Replace an existing O(dropin) that this collection did not write (no
+        C(# Managed by perfsec.selinux) first line). Its content is lost.
+      - Symbolic links and non-regular files are refused even with O(force=true).
+    type: bool
+    default: false
   comment_out_overrides:
     description:
       - Comment out the entries that would override the drop-in at boot (as
@@ -200,7 +218,8 @@ dropin:
   type: str
   sample: /etc/sysctl.d/99-zz-perfsec-perf.conf
 dropin_changed:
-  description: Whether the drop-in was (or would be) written.
+  description: Whether the drop-in was (or would be) written, or its mode or owner fixed to
+    C(0644 root:root).
   returned: always
   type: bool
 runtime_changed:
@@ -252,6 +271,7 @@ skipped:
 '''
 
 import os
+import stat
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -277,6 +297,9 @@ def plan(params, proc_root=PROC_ROOT, root='/', container=None):
     errors = sc.validate(params)
     if errors:
         raise sc.SysctlError('; '.join(errors))
+    bad_dropin = sc.check_dropin_path(params['dropin'])
+    if bad_dropin:
+        raise sc.SysctlError(bad_dropin)
     wanted = _option_values(params)
     if not wanted:
         raise sc.SysctlError('nothing to do: set level and/or mlock_kb, max_sample_rate, '
@@ -326,15 +349,18 @@ def plan(params, proc_root=PROC_ROOT, root='/', container=None):
     overriding = sc.overriding_entries(wanted_map, dropin, root)
     if params['persist']:
         real = sc.rooted(root, dropin)
-        try:
-            with open(real, 'r') as f:
-                before = f.read()
-        except (IOError, OSError):
-            before = None
+        before, st = sc.read_dropin(root, dropin)   # SysctlError for symlinks, devices...
+        if before is not None and not sc.written_by_perfsec(before) and not params.get('force'):
+            raise sc.SysctlError(
+                'dropin %s exists and was not written by perfsec.selinux (its first line is not '
+                '"%s ..."): refusing to replace it. Choose another dropin, or set force=true to '
+                'overwrite it' % (dropin, sc.MANAGED_PREFIX))
         after = sc.render_dropin(wanted)
-        if before != after:
+        attrs = _dropin_attrs_to_fix(st)
+        if before != after or attrs:
             files.append({'path': dropin, 'real': real, 'before': before or '', 'after': after,
-                          'shadows': None})
+                          'shadows': None, 'dropin': True, 'write': before != after,
+                          'attrs': attrs})
         if params['comment_out_overrides'] and overriding:
             files.extend(sc.comment_out_plan(overriding, dropin, root))
 
@@ -360,6 +386,49 @@ def plan(params, proc_root=PROC_ROOT, root='/', container=None):
     return result
 
 
+def _dropin_attrs_to_fix(st):
+    """(mode, uid, gid) of an existing drop-in when they are not 0644 root:root, else None.
+
+    The owner is only checked when running as root (only root can change it).
+    """
+    if st is None:
+        return None
+    mode = stat.S_IMODE(st.st_mode)
+    owner_ok = os.geteuid() != 0 or (st.st_uid, st.st_gid) == (0, 0)
+    if mode == sc.DROPIN_MODE and owner_ok:
+        return None
+    return (mode, st.st_uid, st.st_gid)
+
+
+def _write_dropin(module, f):
+    """Write the drop-in (when its text changes) and make it 0644 root:root."""
+    if f['write']:
+        atomic_write(module, f['real'], f['after'], mode=sc.DROPIN_MODE)
+    os.chmod(f['real'], sc.DROPIN_MODE)
+    if os.geteuid() == 0:
+        st = os.lstat(f['real'])
+        if (st.st_uid, st.st_gid) != (0, 0):
+            os.chown(f['real'], 0, 0)
+
+
+def _diff(result):
+    out = []
+    for f in result['files']:
+        if not f.get('dropin') or f['write']:
+            out.append({'before_header': f['path'] if f['before'] else '%s (absent)' % f['path'],
+                        'after_header': f['path'], 'before': f['before'], 'after': f['after']})
+        if f.get('attrs'):
+            mode, uid, gid = f['attrs']
+            out.append({'before_header': '%s (mode, owner)' % f['path'],
+                        'after_header': '%s (mode, owner)' % f['path'],
+                        'before': 'mode %04o, owner %d:%d\n' % (mode, uid, gid),
+                        'after': 'mode %04o, owner 0:0\n' % sc.DROPIN_MODE})
+    for k, v in result['writes']:
+        out.append({'before_header': 'runtime %s' % k, 'after_header': 'runtime %s' % k,
+                    'before': '%s\n' % result['previous'][k], 'after': '%s\n' % v})
+    return out
+
+
 def predicted_boot_values(result, params, root):
     """Boot values (systemd order) once the planned file changes are made."""
     keys = [k for k, _v in _option_values(params)]
@@ -373,6 +442,7 @@ def main():
             persist=dict(type='bool', default=True),
             runtime=dict(type='bool', default=True),
             dropin=dict(type='path', default=sc.DEFAULT_DROPIN),
+            force=dict(type='bool', default=False),
             comment_out_overrides=dict(type='bool', default=False),
             mlock_kb=dict(type='int'),
             max_sample_rate=dict(type='int'),
@@ -386,8 +456,6 @@ def main():
     p = module.params
     proc_root = PROC_ROOT
     root = ROOT
-    if not p['dropin'].startswith('/'):
-        module.fail_json(msg='dropin must be an absolute path, e.g. /etc/sysctl.d/99-zz-perfsec-perf.conf')
     try:
         result = plan(p, proc_root, root)
     except sc.SysctlError as e:
@@ -407,12 +475,7 @@ def main():
         module.fail_json(msg=msg)
 
     changed = bool(result['files'] or result['writes'])
-    diff = [{'before_header': f['path'] if f['before'] else '%s (absent)' % f['path'],
-             'after_header': f['path'], 'before': f['before'], 'after': f['after']}
-            for f in result['files']]
-    for k, v in result['writes']:
-        diff.append({'before_header': 'runtime %s' % k, 'after_header': 'runtime %s' % k,
-                     'before': '%s\n' % result['previous'][k], 'after': '%s\n' % v})
+    diff = _diff(result)
 
     boot = predicted_boot_values(result, p, root)
     if result['overriding'] and not (p['persist'] and p['comment_out_overrides']):
@@ -423,17 +486,23 @@ def main():
                        p['dropin'], '; '.join(sorted(set(e['reason'] for e in result['overriding'])))))
 
     if not module.check_mode:
+        done = []
         try:
             for f in result['files']:
-                atomic_write(module, f['real'], f['after'],
-                             mode=None if os.path.exists(f['real']) else 0o644)
+                if f.get('dropin'):
+                    _write_dropin(module, f)
+                else:
+                    atomic_write(module, f['real'], f['after'],
+                                 mode=None if os.path.exists(f['real']) else 0o644)
+                done.append(f['path'])
             for k, v in result['writes']:
                 sc.write_value(k, v, proc_root)
+                done.append(k)
         except sc.SysctlError as e:
-            module.fail_json(msg=str(e), changed=bool(result['files']))
+            module.fail_json(msg=str(e), changed=bool(done))
         except (IOError, OSError) as e:
             module.fail_json(msg='cannot write %s: %s; check that the file system is writable'
-                             % (getattr(e, 'filename', ''), e))
+                             % (getattr(e, 'filename', ''), e), changed=bool(done))
         for k, _v in _option_values(p):
             result['current'][k] = sc.read_value(k, proc_root) if p['runtime'] else result['current'][k]
 

@@ -23,6 +23,12 @@ description:
     order in both (the position Fedora 31's hand-made patch used).
   - Idempotent, unlike C(patch -f)/C(patch --batch), which silently revert an already patched tree.
   - A tree whose flask files do not parse is refused with the file and line, and nothing is written.
+    So is a flask file over 4 MiB (real ones are about 100 KB) and one with a character checkpolicy
+    does not accept outside a comment (such as NBSP or U+2028, which are not white space for it).
+  - Both files (and O(patch_file)) are written to temporary files first and then put in place one
+    after the other; when one cannot be replaced, those already replaced are restored, so a failed
+    run leaves the tree as it was and reports C(changed=false). Only if that restore fails too is
+    C(changed=true) reported, with the file to re-extract named in the message.
 options:
   path:
     description:
@@ -58,6 +64,7 @@ options:
     description:
       - Also write the equivalent unified diff (C(patch -p1) applies it from O(path)) to this file,
         mode 0600. Written only when the tree needs a change; an already patched tree leaves it alone.
+      - Always written in full, even when RV(patch) is omitted from the result for its size.
     type: path
 attributes:
   check_mode:
@@ -127,9 +134,21 @@ changed_files:
   elements: str
   sample: ["/root/rpmbuild/BUILD/selinux-policy-x/policy/flask/access_vectors"]
 patch:
-  description: The unified diff of the change, as C(patch -p1) applies it from O(path); empty when none.
+  description:
+    - The unified diff of the change, as C(patch -p1) applies it from O(path); empty when none.
+    - Also empty when the diff is larger than 1 MiB (see RV(patch_omitted)); O(patch_file) still gets it.
   returned: always
   type: str
+patch_omitted:
+  description: True when the diff was larger than 1 MiB and left out of RV(patch).
+  returned: always
+  type: bool
+  sample: false
+patch_size:
+  description: Size of the unified diff in characters (also when it is omitted from RV(patch)).
+  returned: always
+  type: int
+  sample: 1830
 patch_file:
   description: The path the diff was written to (or would be, in check mode).
   returned: when O(patch_file) is set and the tree needed a change
@@ -137,10 +156,12 @@ patch_file:
 '''
 
 import os
+import re
+import stat
+import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
-from ansible_collections.perfsec.selinux.plugins.module_utils.common import atomic_write
 from ansible_collections.perfsec.selinux.plugins.module_utils.flask import (
     FlaskError, default_requests, ensure, IDENT_RE)
 
@@ -150,7 +171,8 @@ def _names(module, option, mapping):
     out = {}
     for cls, perms in (mapping or {}).items():
         if isinstance(perms, str):
-            perms = perms.replace(',', ' ').split()
+            # ASCII separators only: str.split() would also cut at NBSP, U+2028...
+            perms = [x for x in re.split(r'[ \t,]+', perms) if x]
         if not isinstance(perms, (list, tuple)) or not perms:
             module.fail_json(msg='%s: class %r needs a non-empty list of permission names' % (option, cls))
         perms = [to_native(p) for p in perms]
@@ -160,6 +182,98 @@ def _names(module, option, mapping):
                                      '(letters, digits, underscore)' % (option, name))
         out[to_native(cls)] = perms
     return out
+
+
+# Largest diff returned in the result (the patch of a real tree is a few KB).
+MAX_RETURNED_PATCH = 1024 * 1024
+
+
+def _unlink(path):
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _stage(module, path, text, mode=None):
+    """``text`` in a new temporary file next to ``path``, with the attributes of ``path``."""
+    fd, tmp = tempfile.mkstemp(prefix='.perfsec-', dir=os.path.dirname(path) or '.')
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            f.write(text.encode('utf-8'))
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            st = os.stat(path)
+        except OSError:
+            st = None
+        if st is not None:
+            os.chmod(tmp, stat.S_IMODE(st.st_mode))
+            try:
+                os.chown(tmp, st.st_uid, st.st_gid)
+            except OSError:
+                pass
+            if module.selinux_enabled():
+                module.set_context_if_different(tmp, module.selinux_context(path), False)
+        if mode is not None:
+            os.chmod(tmp, mode)
+    except BaseException:
+        _unlink(tmp)
+        raise
+    return tmp
+
+
+def _replace(tmp, path):
+    """Put ``tmp`` in place of ``path`` (same directory: atomic)."""
+    os.rename(tmp, path)
+
+
+def write_all(module, writes):
+    """Replace every file of ``writes`` [(path, new text, old text or None, mode)] or none.
+
+    All new texts are staged first (nothing replaced when one cannot be written). Then the
+    files are replaced in order; when one fails, those already replaced get their old text
+    back. Returns (error or None, [paths left changed]).
+    """
+    staged = []
+    try:
+        try:
+            for path, text, _old, mode in writes:
+                staged.append(_stage(module, path, text, mode))
+        except (IOError, OSError) as e:
+            return ('cannot write a temporary file next to %s: %s'
+                    % (getattr(e, 'filename', None) or path, to_native(e)), [])
+        done = []
+        for i, (path, _text, old, _mode) in enumerate(writes):
+            try:
+                _replace(staged[i], path)
+            except (IOError, OSError) as e:
+                error = 'cannot replace %s: %s' % (path, to_native(e))
+                break
+            staged[i] = None
+            done.append((path, old))
+        else:
+            return None, [p for p, _o in done]
+        left = []
+        for path, old in reversed(done):
+            try:
+                if old is None:
+                    os.unlink(path)
+                else:
+                    tmp = _stage(module, path, old)
+                    try:
+                        _replace(tmp, path)
+                    except BaseException:
+                        _unlink(tmp)
+                        raise
+            except (IOError, OSError) as e:
+                left.append(path)
+                error += '; restoring %s failed too: %s' % (path, to_native(e))
+        return error, list(reversed(left))
+    finally:
+        for tmp in staged:
+            if tmp is not None:
+                _unlink(tmp)
 
 
 def main():
@@ -192,12 +306,15 @@ def main():
                          file=e.path, line=e.lineno, changed=False)
 
     changed_files = [f for f in res['files'] if f['changed']]
+    omitted = len(res['patch']) > MAX_RETURNED_PATCH
     result = dict(
         changed=bool(changed_files),
         added_permissions=res['added_permissions'],
         added_classes=res['added_classes'],
         changed_files=[f['path'] for f in changed_files],
-        patch=res['patch'],
+        patch='' if omitted else res['patch'],
+        patch_omitted=omitted,
+        patch_size=len(res['patch']),
     )
     if module._diff:
         result['diff'] = [dict(before=f['before'], after=f['after'],
@@ -208,22 +325,27 @@ def main():
     if module.check_mode or not changed_files:
         module.exit_json(**result)
 
-    try:
-        if p['patch_file']:
-            pdir = os.path.dirname(os.path.abspath(p['patch_file']))
-            if not os.path.isdir(pdir):
-                module.fail_json(msg='directory %s for patch_file does not exist: create it or choose another '
-                                     'patch_file; the tree was not changed' % pdir)
-            old_umask = os.umask(0o077)
-            try:
-                atomic_write(module, p['patch_file'], res['patch'], mode=0o600)
-            finally:
-                os.umask(old_umask)
-        for f in changed_files:
-            atomic_write(module, f['path'], f['after'])
-    except (IOError, OSError) as e:
-        module.fail_json(msg='cannot write %s: %s; check that the tree is writable by the remote user'
-                             % (getattr(e, 'filename', '') or p['path'], to_native(e)), **result)
+    # the tree files first, the patch file last: on any failure all of them are put back, so a
+    # failed run never leaves a half-patched tree (which the next run would refuse to parse)
+    writes = [(f['path'], f['after'], f['before'], None) for f in changed_files]
+    if p['patch_file']:
+        pfile = os.path.abspath(p['patch_file'])
+        pdir = os.path.dirname(pfile)
+        if not os.path.isdir(pdir):
+            module.fail_json(msg='directory %s for patch_file does not exist: create it or choose another '
+                                 'patch_file; the tree was not changed' % pdir, changed=False)
+        writes.append((pfile, res['patch'], None, 0o600))
+    error, left = write_all(module, writes)
+    if error:
+        if left:
+            msg = ('%s. The tree is half patched: %s kept the new text. Re-extract the tree '
+                   '(rpmbuild -bp) or restore it from the diff before rerunning.' % (error, ', '.join(left)))
+        else:
+            msg = ('%s; every file was put back as it was, nothing was changed. Check that the tree is '
+                   'writable by the remote user (and not immutable: lsattr)' % error)
+        result['changed'] = bool(left)
+        result['changed_files'] = left
+        module.fail_json(msg=msg, **result)
     module.exit_json(**result)
 
 

@@ -219,3 +219,102 @@ def test_fc31_like_tree_gets_perfmon_and_perf_event():
     assert F.SecurityClasses('sc', res['files'][1]['after']).order[-1] == 'perf_event'
     # the cache itself was not touched
     assert 'perf_event' not in F.FlaskTree(fc31).sc.line_of
+
+
+# -- issue 13: parse as checkpolicy does (finding 5), bounded input (finding 8) ---------------
+def _utree(base, av, sc):
+    """_tree, written as UTF-8 whatever the locale (the 3.6 lane may run with LANG=C)."""
+    d = os.path.join(str(base), 'policy', 'flask')
+    os.makedirs(d)
+    for name, text in (('access_vectors', av), ('security_classes', sc)):
+        with open(os.path.join(d, name), 'wb') as f:
+            f.write(text.encode('utf-8'))
+    return str(base)
+
+
+def _uapply(res):
+    for f in res['files']:
+        with open(f['path'], 'wb') as fh:
+            fh.write(f['after'].encode('utf-8'))
+
+
+# Python's splitlines() breaks lines at these, and \s matches them; checkpolicy's lexer ends
+# lines at '\n' only and a '#' comment runs to it.
+PY_ONLY_BREAKS = ['\f', '\v', '\x1c', '\x1d', '\x1e', '\x85', '\u2028', '\u2029']
+
+
+@pytest.mark.parametrize('brk', PY_ONLY_BREAKS, ids=lambda c: 'U+%04X' % ord(c))
+def test_perfmon_and_class_after_a_comment_break_are_not_taken_as_declared(tmp_path, brk):
+    """`# x<brk>perfmon` is a comment for checkpolicy: the tree is not 'already patched'."""
+    av = ('common cap2\n{\n\tsyslog\n\taudit_read\t# x%sperfmon\n}\n'
+          'class capability2\ninherits cap2\n'
+          '# x%sclass perf_event { open cpu kernel tracepoint read write }\n' % (brk, brk))
+    sc = 'class capability2\n# x%sclass perf_event\n' % brk
+    root = _utree(tmp_path, av, sc)
+    res = F.ensure(root, *F.default_requests())
+    assert res['added_permissions'] == [
+        {'class': 'capability2', 'permission': 'perfmon', 'block': 'common cap2'}]
+    assert res['added_classes'] == [{'class': 'perf_event', 'permissions': PERF}]
+    after = F.AccessVectors('av', res['files'][0]['after'])
+    assert after.commons['cap2'].perm_names() == ['syslog', 'audit_read', 'perfmon']
+    # the comments are kept byte for byte, and the diff is cut into lines as patch(1) cuts them
+    assert '\taudit_read\t# x%sperfmon\n\tperfmon\n' % brk in res['files'][0]['after']
+    if shutil.which('patch'):
+        fresh = _utree(os.path.join(str(tmp_path), 'fresh'), av, sc)
+        subprocess.run(['patch', '-p1', '-s'], input=res['patch'].encode('utf-8'), cwd=fresh, check=True)
+        for f in res['files']:
+            with open(os.path.join(fresh, f['relpath']), 'rb') as fh:
+                assert fh.read().decode('utf-8') == f['after']
+    _uapply(res)
+    assert F.ensure(root, *F.default_requests())['patch'] == ''
+
+
+@pytest.mark.parametrize('code,char', [
+    ('class\xa0foo { a }\n', 'U+00A0'),            # NBSP between keyword and name
+    ('class foo {\u2028a }\n', 'U+2028'),
+    ('class foo { a\x85}\n', 'U+0085'),
+    ('class foo { a\x0bb }\n', 'U+000B'),
+    ('class foo\x1c{ a }\n', 'U+001C'),
+    ('class foo { a\rb }\n', 'U+000D'),            # a lone CR is no line end for checkpolicy
+])
+def test_python_only_white_space_in_code_is_refused(tmp_path, code, char):
+    root = _utree(tmp_path, code, 'class foo\n')
+    with pytest.raises(F.FlaskError) as exc:
+        F.ensure(root, [], [('foo', ['a'])])
+    msg = str(exc.value)
+    assert 'access_vectors:1:' in msg and 'unexpected character %s outside a comment' % char in msg, msg
+
+
+def test_form_feed_is_white_space_in_code_as_for_checkpolicy(tmp_path):
+    root = _utree(tmp_path, 'class\ffoo\f{\fa\fb\f}\n', 'class\ffoo\n')
+    tree = F.FlaskTree(root)
+    assert tree.av.all_perms('foo') == ['a', 'b'] and tree.sc.order == ['foo']
+
+
+def test_requested_name_with_trailing_newline_is_refused(tmp_path):
+    root = _seed_copy(tmp_path)
+    with pytest.raises(F.FlaskError, match='invalid permission name'):
+        F.ensure(root, [('capability2', 'bpf\n', None)], [])
+    with pytest.raises(F.FlaskError, match='invalid class name'):
+        F.ensure(root, [], [('perf_event\n', PERF)])
+
+
+def test_flask_file_over_the_size_cap_is_refused(tmp_path):
+    av = 'common cap2 { syslog audit_read }\nclass capability2 inherits cap2\n'
+    av += '#' * (5 * 1024 * 1024) + '\n'
+    root = _utree(tmp_path, av, 'class capability2\n')
+    with pytest.raises(F.FlaskError) as exc:
+        F.ensure(root, *F.default_requests())
+    assert 'access_vectors: file is larger than 4 MiB' in str(exc.value)
+
+
+def test_permission_goes_into_its_own_block_when_blocks_share_a_line(tmp_path):
+    """Found by test_flask_fuzz: the insertion point was the last '}' of the line."""
+    av = 'class capability2{syslog audit_read}class k0{x0}\n'
+    root = _utree(tmp_path, av, 'class capability2\nclass k0\n')
+    res = F.ensure(root, *F.default_requests(extra_permissions={'k0': ['x1'], 'capability2': ['bpf']}))
+    after = F.AccessVectors('av', res['files'][0]['after'])
+    assert after.all_perms('capability2') == ['syslog', 'audit_read', 'perfmon', 'bpf']
+    assert after.all_perms('k0') == ['x0', 'x1']
+    first = res['files'][0]['after'].split('\n', 1)[0]
+    assert first == 'class capability2{syslog audit_read perfmon bpf }class k0{x0 x1 }'

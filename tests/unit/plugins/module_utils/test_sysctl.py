@@ -231,3 +231,98 @@ def test_validate(params, word):
 def test_validate_ok():
     assert sc.validate({'level': -1, 'mlock_kb': 0, 'max_sample_rate': 1,
                         'cpu_time_max_percent': 100}) == []
+
+
+# ---- issue 13: parse as systemd-sysctl/procps do (finding 5), types (finding 7) -------------
+# Python's splitlines() breaks lines at these, and str.strip()/split() take NBSP and friends
+# for white space; neither systemd-sysctl nor procps does.
+PY_ONLY_BREAKS = ['\f', '\v', '\x1c', '\x1d', '\x1e', '\x85', '\u2028', '\u2029']
+
+
+@pytest.mark.parametrize('brk', PY_ONLY_BREAKS, ids=lambda c: 'U+%04X' % ord(c))
+def test_comment_is_never_an_assignment(tmp_path, brk):
+    text = '# was: 1%skernel.perf_event_paranoid = 1\n; x%skernel.perf_event_mlock_kb=9\n' % (brk, brk)
+    assert sc.parse_lines(text) == []
+    root = str(tmp_path)
+    with open(os.path.join(root, 'sysctl.conf'), 'wb') as f:
+        f.write(text.encode('utf-8'))
+    os.makedirs(os.path.join(root, 'etc'))
+    os.rename(os.path.join(root, 'sysctl.conf'), os.path.join(root, 'etc/sysctl.conf'))
+    # a comment in /etc/sysctl.conf is no override of the drop-in
+    assert sc.overriding_entries({sc.PARANOID: '2'}, sc.DEFAULT_DROPIN, root) == []
+    assert sc.boot_values([sc.PARANOID], root) == {sc.PARANOID: None}
+
+
+@pytest.mark.parametrize('text,expected', [
+    # systemd-sysctl's read_line() ends a line at NUL and at a lone CR too: applied at boot
+    ('# note\0kernel.perf_event_paranoid = 1\n', [(2, sc.PARANOID, '1')]),
+    ('# note\rkernel.perf_event_paranoid = 1\n', [(2, sc.PARANOID, '1')]),
+    # CRLF is one line end (line numbers as an editor shows them)
+    ('# a\r\nkernel.perf_event_paranoid = 1\r\n', [(2, sc.PARANOID, '1')]),
+    # C isspace (\v \f) is stripped, NBSP / U+2028 are part of the key or value
+    ('\v\fkernel.perf_event_paranoid\t=\f3\v\n', [(1, sc.PARANOID, '3')]),
+    ('kernel.perf_event_paranoid = 2\xa0\n', [(1, sc.PARANOID, '2\xa0')]),
+    ('\xa0kernel.perf_event_paranoid = 2\n', [(1, '\xa0kernel.perf_event_paranoid', '2')]),
+    ('kernel.perf_event_paranoid = 2\u2028kernel.perf_event_mlock_kb = 9\n',
+     [(1, sc.PARANOID, '2\u2028kernel.perf_event_mlock_kb = 9')]),
+])
+def test_lines_and_white_space_as_the_tools_read_them(text, expected):
+    assert [(n, k, v) for n, k, v, _r in sc.parse_lines(text)] == expected
+
+
+def test_assignment_after_nul_is_found_and_commented_out(tmp_path):
+    root = str(tmp_path)
+    conf = os.path.join(root, 'etc/sysctl.d/zz-late.conf')
+    os.makedirs(os.path.dirname(conf))
+    with open(conf, 'wb') as f:
+        f.write(b'vm.swappiness = 10\0kernel.perf_event_paranoid = 3\r\nx.y = 1\r\n')
+    got = sc.overriding_entries({sc.PARANOID: '2'}, '/etc/sysctl.d/50-perf.conf', root)
+    assert [(e['path'], e['line'], e['value']) for e in got] == [('/etc/sysctl.d/zz-late.conf', 2, '3')]
+    plan = sc.comment_out_plan(got, '/etc/sysctl.d/50-perf.conf', root)[0]
+    assert plan['after'] == ('vm.swappiness = 10\0# perfsec.selinux: overridden by '
+                             '/etc/sysctl.d/50-perf.conf: kernel.perf_event_paranoid = 3\r\nx.y = 1\r\n')
+    assert [(k, v) for _n, k, v, _r in sc.parse_lines(plan['after'])] == [
+        ('vm.swappiness', '10'), ('x.y', '1')]
+
+
+def test_values_differing_only_in_python_white_space_differ():
+    assert sc.norm_value(' 1 \t 2\v') == '1 2'
+    assert sc.norm_value('1\xa0') != sc.norm_value('1')
+
+
+def test_non_utf8_file_is_parsed_and_never_edited(tmp_path):
+    root = str(tmp_path)
+    conf = os.path.join(root, 'etc/sysctl.conf')
+    os.makedirs(os.path.dirname(conf))
+    with open(conf, 'wb') as f:
+        f.write(b'# caf\xe9\nkernel.perf_event_paranoid = 1\n')
+    got = sc.overriding_entries({sc.PARANOID: '2'}, sc.DEFAULT_DROPIN, root)
+    assert [(e['line'], e['value']) for e in got] == [(2, '1')]
+    with pytest.raises(sc.SysctlError, match='not UTF-8'):
+        sc.comment_out_plan(got, sc.DEFAULT_DROPIN, root)
+
+
+@pytest.mark.parametrize('opt', ['level', 'mlock_kb', 'max_sample_rate', 'cpu_time_max_percent'])
+@pytest.mark.parametrize('value', [True, False])
+def test_validate_refuses_booleans(opt, value):
+    errors = sc.validate({opt: value})
+    assert len(errors) == 1 and ('invalid %s %r: give an integer, not a bool' % (opt, value)) in errors[0]
+
+
+@pytest.mark.parametrize('dropin,ok', [
+    ('/etc/sysctl.d/99-zz-perfsec-perf.conf', True),
+    ('/run/sysctl.d/50-perf@host.conf', True),
+    ('/etc/sysctl.conf', False),
+    ('/etc/sysctl.d/../sysctl.conf', False),
+    ('/etc/sysctl.d//x.conf', False),
+    ('/etc/sysctl.d/sub/x.conf', False),
+    ('/etc/sysctl.d/x.txt', False),
+    ('/etc/sysctl.d/.hidden.conf', False),
+    ('/etc/sysctl.d/-x.conf', False),
+    ('/etc/sysctl.d/.conf', False),
+    ('/etc/sysctl.d/x.conf\n', False),
+    ('/usr/lib/sysctl.d/50-x.conf', False),
+    ('etc/sysctl.d/x.conf', False),
+])
+def test_check_dropin_path(dropin, ok):
+    assert (sc.check_dropin_path(dropin) is None) is ok

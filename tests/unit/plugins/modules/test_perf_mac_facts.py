@@ -146,3 +146,34 @@ def test_real_machine_module_list_matches_semodule():
     # default filter: only modules away from the distribution's priority 100
     facts = _run_module_on_localhost()
     assert all(m['priority'] != 100 for m in facts['modules'])
+
+
+# ---- issue 13 finding 8: change_paths over a directory chain deeper than the recursion limit
+
+def test_last_change_walks_a_1100_level_directory_chain(tmp_path):
+    base = str(tmp_path)
+    top = os.path.join(base, 'var/lib/perfsec')
+    os.makedirs(top)
+    chain = [top]
+    for _i in range(1100):
+        chain.append(os.path.join(chain[-1], 'd'))
+        os.mkdir(chain[-1])       # os.makedirs recurses once per level
+    deepest = os.path.join(chain[-1], 'newest')
+    try:
+        with open(deepest, 'w') as f:
+            f.write('x')
+        for i, d in enumerate(chain):
+            os.utime(d, (1000000 + i, 1000000 + i))
+        os.utime(deepest, (2000000, 2000000))
+        got = pmf.gather_last_change(['/var/lib/perfsec'], [], {}, root=base)
+        assert got['path'] == '/' + os.path.relpath(deepest, base) and got['time'] == 2000000
+        # the budget still bounds the walk: the first entries only
+        budget = [5]
+        best = [None, None]
+        pmf._newest(top, best, budget)
+        assert budget == [0] and best[1] == chain[4]
+    finally:
+        if os.path.exists(deepest):
+            os.remove(deepest)
+        for d in reversed(chain[1:]):   # shutil.rmtree may recurse once per level too
+            os.rmdir(d)

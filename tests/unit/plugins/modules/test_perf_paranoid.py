@@ -218,3 +218,141 @@ def test_container_fails_or_skips(host, capsys):
 def test_nothing_to_do_is_an_error(host, capsys):
     r = run(capsys, persist=True)
     assert r['failed'] is True and 'one of the following is required' in r['msg']
+
+
+# ---- issue 13: drop-in path, foreign files, mode (finding 4), symlinks (finding 3), types (7)
+
+def _dropin_path(host, dropin=DROPIN):
+    return os.path.join(host['base'], dropin.lstrip('/'))
+
+
+def _run_raw(capsys, check=False, diff=False, **args):
+    """run(), also returning the module's raw stdout (to look for leaked file content)."""
+    import json
+    from helpers import patch_module_args
+    _clear_warnings()
+    args = dict(args, _ansible_check_mode=check, _ansible_diff=diff)
+    with patch_module_args(args):
+        with pytest.raises(SystemExit):
+            mod.main()
+    out = capsys.readouterr().out
+    return json.loads(out), out
+
+
+@pytest.mark.parametrize('bad', [
+    '/etc/sysctl.conf', '/etc/sysctl.d/../sysctl.conf', '/etc/sysctl.d/sub/x.conf',
+    '/etc/sysctl.d/x.txt', '/etc/sysctl.d/.hidden.conf', '/usr/lib/sysctl.d/50-x.conf',
+    '/tmp/x.conf', 'etc/sysctl.d/x.conf',
+])
+def test_dropin_outside_sysctl_d_is_refused(host, capsys, bad):
+    conf = os.path.join(host['base'], 'etc/sysctl.conf')
+    _write(conf, 'net.ipv4.ip_forward = 1\nvm.swappiness = 10\n')
+    before = sorted(os.listdir(os.path.join(host['base'], 'etc/sysctl.d')))
+    for check in (True, False):
+        r = run(capsys, check=check, level=2, dropin=bad)
+        assert r['failed'] is True and 'dropin' in r['msg'], r
+        assert '/etc/sysctl.d' in r['msg'] or 'absolute' in r['msg'], r['msg']
+    assert _read(conf) == 'net.ipv4.ip_forward = 1\nvm.swappiness = 10\n'
+    assert sorted(os.listdir(os.path.join(host['base'], 'etc/sysctl.d'))) == before
+    assert not os.path.exists(os.path.join(host['base'], 'tmp/x.conf'))
+    assert not os.path.exists(os.path.join(host['base'], 'usr/lib/sysctl.d/50-x.conf'))
+    assert paranoid(host) == '3'
+
+
+def test_run_sysctl_d_dropin_is_accepted(host, capsys):
+    r = run(capsys, level=2, dropin='/run/sysctl.d/50-perfsec.conf')
+    assert r['changed'] is True and not r.get('failed'), r
+    assert 'kernel.perf_event_paranoid = 2' in _read(_dropin_path(host, '/run/sysctl.d/50-perfsec.conf'))
+
+
+def test_foreign_dropin_is_kept_unless_force(host, capsys):
+    path = _dropin_path(host)
+    _write(path, 'vm.swappiness = 10\n')
+    for check in (True, False):
+        r = run(capsys, check=check, level=2)
+        assert r['failed'] is True and 'not written by perfsec.selinux' in r['msg'], r
+        assert 'force=true' in r['msg']
+    assert _read(path) == 'vm.swappiness = 10\n' and paranoid(host) == '3'
+    r = run(capsys, level=2, force=True)
+    assert r['changed'] is True and r['dropin_changed'] is True, r
+    assert r['diff'][0]['before'] == 'vm.swappiness = 10\n'
+    assert sc.written_by_perfsec(_read(path)) and 'kernel.perf_event_paranoid = 2\n' in _read(path)
+    # ours now: no force needed any more
+    r = run(capsys, level=1)
+    assert r['changed'] is True and 'kernel.perf_event_paranoid = 1\n' in _read(path)
+
+
+def test_existing_dropin_gets_mode_0644_root_root(host, capsys):
+    path = _dropin_path(host)
+    _write(path, sc.render_dropin([(sc.PARANOID, 2)]))
+    _write(os.path.join(host['proc'], 'sys/kernel/perf_event_paranoid'), '2\n')
+    os.chmod(path, 0o666)
+    if os.geteuid() == 0:
+        os.chown(path, 1000, 1000)
+    r = run(capsys, check=True, level=2)
+    assert r['changed'] is True and r['dropin_changed'] is True, r
+    assert r['diff'][0]['before'].startswith('mode 0666') and r['diff'][0]['after'] == 'mode 0644, owner 0:0\n'
+    assert os.stat(path).st_mode & 0o777 == 0o666
+    r = run(capsys, level=2)
+    assert r['changed'] is True and r['dropin_changed'] is True and r['runtime_changed'] == []
+    st = os.stat(path)
+    assert st.st_mode & 0o777 == 0o644
+    if os.geteuid() == 0:
+        assert (st.st_uid, st.st_gid) == (0, 0)
+    assert _read(path) == sc.render_dropin([(sc.PARANOID, 2)])
+    r = run(capsys, level=2)
+    assert r['changed'] is False and r['diff'] == []
+
+
+def test_new_dropin_is_0644_under_any_umask(host, capsys):
+    old = os.umask(0o000)
+    try:
+        r = run(capsys, level=2)
+    finally:
+        os.umask(old)
+    assert r['changed'] is True
+    assert os.stat(_dropin_path(host)).st_mode & 0o777 == 0o644
+
+
+@pytest.mark.parametrize('link_to', ['../shadow', '/etc/shadow', '99-ours.conf'])
+def test_symlinked_dropin_is_refused_and_never_read(host, capsys, link_to):
+    secret = os.path.join(host['base'], 'etc/shadow')
+    _write(secret, 'root:$6$SECRETHASH:19000:0:99999:7:::\n')
+    _write(os.path.join(host['base'], 'etc/sysctl.d/99-ours.conf'),
+           sc.render_dropin([(sc.PARANOID, 2)]))
+    os.symlink(link_to, _dropin_path(host))
+    for check in (True, False):
+        r, out = _run_raw(capsys, check=check, diff=True, level=2)
+        assert r['failed'] is True and 'is a symbolic link' in r['msg'], r
+        assert 'SECRETHASH' not in out
+    assert _read(secret) == 'root:$6$SECRETHASH:19000:0:99999:7:::\n'
+    assert os.path.islink(_dropin_path(host)) and paranoid(host) == '3'
+
+
+def test_non_regular_dropin_is_refused(host, capsys):
+    os.makedirs(_dropin_path(host))
+    r = run(capsys, check=True, level=2)
+    assert r['failed'] is True and 'not a regular file' in r['msg'], r
+
+
+@pytest.mark.parametrize('args,words', [
+    ({'level': True}, 'invalid level True'),
+    ({'level': False}, 'invalid level False'),
+    ({'level': 2, 'mlock_kb': True}, 'invalid mlock_kb True'),
+    ({'level': 2, 'max_sample_rate': True}, 'invalid max_sample_rate True'),
+    ({'level': 2, 'cpu_time_max_percent': False}, 'invalid cpu_time_max_percent False'),
+])
+def test_boolean_values_are_refused(host, capsys, args, words):
+    r = run(capsys, **args)
+    assert r['failed'] is True and words in r['msg'] and 'not a bool' in r['msg'], r
+    assert paranoid(host) == '3' and dropin(host) is None
+
+
+def test_role_default_dropin_is_allowed():
+    yaml = pytest.importorskip('yaml')
+    here = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(here))))
+    with open(os.path.join(root, 'roles/paranoid/defaults/main.yml')) as f:
+        defaults = yaml.safe_load(f)
+    assert sc.check_dropin_path(defaults['paranoid_dropin']) is None
+    assert defaults['paranoid_dropin'] == sc.DEFAULT_DROPIN

@@ -190,3 +190,121 @@ def test_patched_fc31_like_tree_compiles_with_perf_event(tmp_path):
     # capability2 and cap2_userns both inherit common cap2
     assert 'inherits cap2' in _seinfo_class(policy, 'capability2')
     assert 'perfmon' in _perms(_seinfo_class(policy, 'cap2', '--common'))
+
+
+# -- issue 13: recoverable writes (finding 4), bounded input and output (finding 8) ---------------
+SMALL_AV = ('common cap2\n{\n\tsyslog\n\taudit_read\n}\n\nclass capability2\ninherits cap2\n\n'
+            'class file\n{\n\tread\n}\n')
+SMALL_SC = 'class capability2\nclass file\n'
+
+
+def _small_tree(tmp_path, av=SMALL_AV, sc=SMALL_SC, name='tree'):
+    root = os.path.join(str(tmp_path), name)
+    os.makedirs(os.path.join(root, 'policy', 'flask'))
+    for rel, text in ((AV, av), (SC, sc)):
+        with open(os.path.join(root, rel), 'wb') as f:
+            f.write(text.encode('utf-8'))
+    return root
+
+
+def _run_inproc(capsys, **args):
+    """main() in this process, so that a test can make one file's replacement fail."""
+    from helpers import run_module as run_main
+    from ansible_collections.perfsec.selinux.plugins.modules import perf_policy_patch as mod
+    return run_main(mod.main, capsys, **args)
+
+
+def _failing_rename(monkeypatch, fail):
+    """os.rename raising EPERM (as for an immutable file) for destinations in ``fail``;
+    ``fail`` maps a path to how many renames onto it succeed first."""
+    real_rename = os.rename
+    left = dict(fail)
+
+    def rename(src, dst, *a, **kw):
+        d = os.path.abspath(os.fsdecode(dst))
+        if d in left:
+            if left[d] <= 0:
+                raise OSError(1, 'Operation not permitted', d)
+            left[d] -= 1
+        return real_rename(src, dst, *a, **kw)
+    monkeypatch.setattr(os, 'rename', rename)
+
+
+def _flask_dir_listing(root):
+    return sorted(os.listdir(os.path.join(root, 'policy', 'flask')))
+
+
+def test_failure_on_second_file_restores_the_first(tmp_path, capsys, monkeypatch):
+    root = _small_tree(tmp_path)
+    _failing_rename(monkeypatch, {os.path.join(root, SC): 0})
+    res = _run_inproc(capsys, path=root)
+    assert res.get('failed') and res['changed'] is False, res
+    assert 'cannot replace %s' % os.path.join(root, SC) in res['msg'], res['msg']
+    assert 'nothing was changed' in res['msg']
+    assert _read(root, AV) == SMALL_AV and _read(root, SC) == SMALL_SC
+    assert _flask_dir_listing(root) == ['access_vectors', 'security_classes']   # no temp files left
+    monkeypatch.undo()
+    # the tree is whole: the next run patches it
+    again = _run_inproc(capsys, path=root)
+    assert again['changed'] is True and not again.get('failed'), again
+    assert 'perfmon' in _read(root, AV) and 'perf_event' in _read(root, SC)
+
+
+def test_failed_restore_reports_changed_and_the_half_written_file(tmp_path, capsys, monkeypatch):
+    root = _small_tree(tmp_path)
+    # the first rename onto access_vectors (the patch) works, the second (the restore) fails
+    _failing_rename(monkeypatch, {os.path.join(root, SC): 0, os.path.join(root, AV): 1})
+    res = _run_inproc(capsys, path=root)
+    assert res.get('failed') and res['changed'] is True, res
+    assert res['changed_files'] == [os.path.join(root, AV)]
+    assert 'half patched' in res['msg'] and 'restoring %s failed' % os.path.join(root, AV) in res['msg']
+    assert _flask_dir_listing(root) == ['access_vectors', 'security_classes']
+
+
+def test_patch_file_failure_rolls_the_tree_back(tmp_path, capsys, monkeypatch):
+    root = _small_tree(tmp_path)
+    pfile = os.path.join(str(tmp_path), 'perf.patch')
+    _failing_rename(monkeypatch, {pfile: 0})
+    res = _run_inproc(capsys, path=root, patch_file=pfile)
+    assert res.get('failed') and res['changed'] is False, res
+    assert _read(root, AV) == SMALL_AV and _read(root, SC) == SMALL_SC and not os.path.exists(pfile)
+    assert sorted(os.listdir(str(tmp_path))) == ['tree']
+
+
+def test_files_keep_their_mode(tmp_path, capsys):
+    root = _small_tree(tmp_path)
+    os.chmod(os.path.join(root, AV), 0o640)
+    res = _run_inproc(capsys, path=root)
+    assert res['changed'] is True
+    assert stat.S_IMODE(os.stat(os.path.join(root, AV)).st_mode) == 0o640
+
+
+def test_50mb_flask_file_is_refused_with_a_message(tmp_path):
+    av = SMALL_AV.replace('\taudit_read\n', '\taudit_read\t# ' + 'x' * (50 * 1024 * 1024) + '\n')
+    root = _small_tree(tmp_path, av=av)
+    res = run_module(tmp_path, path=root)
+    assert res.get('failed') and res['changed'] is False, {k: str(v)[:200] for k, v in res.items()}
+    assert 'larger than 4 MiB' in res['msg'] and res['file'].endswith(AV)
+    assert len(json.dumps(res)) < 10000
+
+
+def test_large_patch_is_left_out_of_the_result_but_written(tmp_path):
+    # under the input cap, but the edited line carries a 2 MB comment: the diff has it twice
+    av = SMALL_AV.replace('common cap2\n{\n\tsyslog\n\taudit_read\n}\n',
+                          'common cap2 { syslog audit_read }\t# ' + 'x' * (2 * 1024 * 1024) + '\n')
+    root = _small_tree(tmp_path, av=av)
+    pfile = os.path.join(str(tmp_path), 'perf.patch')
+    res = run_module(tmp_path, path=root, patch_file=pfile)
+    assert res['changed'] is True and not res.get('failed'), {k: str(v)[:200] for k, v in res.items()}
+    assert res['patch'] == '' and res['patch_omitted'] is True and res['patch_size'] > 4 * 1024 * 1024
+    with open(pfile) as f:
+        assert len(f.read()) == res['patch_size']
+    small = run_module(tmp_path, check=True, path=_small_tree(tmp_path, name='small'))
+    assert small['patch_omitted'] is False and len(small['patch']) == small['patch_size'] > 0
+
+
+def test_extra_permissions_string_splits_on_ascii_only(tmp_path):
+    root = _small_tree(tmp_path)
+    res = run_module(tmp_path, path=root, extra_permissions={'capability2': 'bpf\xa0newcap'})
+    assert res.get('failed') and 'not a valid SELinux class/permission name' in res['msg'], res
+    assert _read(root, AV) == SMALL_AV
