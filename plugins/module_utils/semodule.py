@@ -24,9 +24,15 @@ import re
 import shutil
 import tempfile
 
-MODULE_NAME_RE = re.compile(r'^[a-zA-Z][a-zA-Z0-9_-]*$')
+# \Z, not $: '$' also matches before a trailing newline ("name\n" would pass)
+MODULE_NAME_RE = re.compile(r'[a-zA-Z][a-zA-Z0-9_-]*\Z')
+# module names longer than this are refused (NAME.te/.mod/.pp and the store's paths must fit
+# in NAME_MAX; distribution modules are far shorter)
+MAX_NAME_LEN = 128
 HLL_PP = '/usr/libexec/selinux/hll/pp'
-SHA256_RE = re.compile(r'^(?:sha256:)?([0-9a-f]{64})$')
+SHA256_RE = re.compile(r'(?:sha256:)?([0-9a-f]{64})\Z')
+# modules installed below this priority come from the distribution's policy packages (100)
+DISTRIBUTION_PRIORITY_MAX = 199
 
 
 class SemoduleError(Exception):
@@ -42,7 +48,24 @@ class SemoduleError(Exception):
 
 
 def valid_name(name):
-    return bool(MODULE_NAME_RE.match(name or ''))
+    if not isinstance(name, str) or len(name) > MAX_NAME_LEN:
+        return False
+    return bool(MODULE_NAME_RE.match(name))
+
+
+def valid_priority(priority):
+    """An int 1..999, and not a bool (True is an int to Python, and would run ``-X True``)."""
+    return isinstance(priority, int) and not isinstance(priority, bool) and 1 <= priority <= 999
+
+
+def _check_priority(priority):
+    if not valid_priority(priority):
+        raise SemoduleError('invalid module priority %r: use an integer from 1 to 999' % (priority,))
+
+
+def distribution_entries(modules, name):
+    """The entries of ``name`` installed at a distribution priority (below 200, e.g. 100)."""
+    return [m for m in modules if m['name'] == name and m['priority'] <= DISTRIBUTION_PRIORITY_MAX]
 
 
 def semodule_bin(module):
@@ -202,8 +225,115 @@ def file_checksum(module, path):
         return sha256_bytes(f.read())
 
 
+# CIL statement keywords (libsepol cil.c cil_init_keys): the first symbol of a top-level list
+CIL_STATEMENTS = frozenset((
+    'allow', 'allowx', 'auditallow', 'auditallowx', 'block', 'blockabstract', 'blockinherit',
+    'boolean', 'booleanif', 'call', 'category', 'categoryalias', 'categoryaliasactual',
+    'categoryorder', 'categoryset', 'class', 'classcommon', 'classmap', 'classmapping',
+    'classorder', 'classpermission', 'classpermissionset', 'common', 'constrain', 'context',
+    'defaultrange', 'defaultrole', 'defaulttype', 'defaultuser', 'deny', 'devicetreecon',
+    'dontaudit', 'dontauditx', 'expandtypeattribute', 'filecon', 'fsuse', 'genfscon',
+    'handleunknown', 'ibendportcon', 'ibpkeycon', 'in', 'iomemcon', 'ioportcon', 'ipaddr',
+    'level', 'levelrange', 'macro', 'mls', 'mlsconstrain', 'mlsvalidatetrans', 'netifcon',
+    'neverallow', 'neverallowx', 'neveraudit', 'nodecon', 'optional', 'pcidevicecon', 'permissionx',
+    'pirqcon', 'policycap', 'portcon', 'rangetransition', 'role', 'roleallow', 'roleattribute',
+    'roleattributeset', 'rolebounds', 'roletransition', 'roletype', 'selinuxuser',
+    'selinuxuserdefault', 'sensitivity', 'sensitivityalias', 'sensitivityaliasactual',
+    'sensitivitycategory', 'sensitivityorder', 'sid', 'sidcontext', 'sidorder', 'tunable',
+    'tunableif', 'type', 'typealias', 'typealiasactual', 'typeattribute', 'typeattributeset',
+    'typebounds', 'typechange', 'typemember', 'typepermissive', 'typetransition', 'user',
+    'userattribute', 'userattributeset', 'userbounds', 'userlevel', 'userprefix', 'userrange',
+    'userrole', 'validatetrans'))
+# the tokens of libsepol's CIL lexer (cil_lexer.l); any other character is an error there too
+_CIL_TOKEN_RE = re.compile(r'(?P<open>\()|(?P<close>\))|(?P<blank>[ \t]+)|(?P<nl>[\n\r])'
+                           r'|(?P<comment>;[^\n\r]*)|(?P<qstring>"[^"\n]*")'
+                           r"|(?P<symbol>[A-Za-z0-9\[\].@=/*_$%+!|&^:~`#{}'<>?,-]+)")
+
+
+def _cil_scan(text):
+    """(statements, lines) of a CIL text: its top-level statements and its non-empty lines,
+    each normalised (``(allow a b (c (d)))``, blanks collapsed, comments dropped). Raises
+    ValueError when the text is not CIL: a character the CIL lexer refuses, a symbol or
+    string outside parentheses, unbalanced parentheses, or a statement whose keyword CIL does
+    not have. The error names a line number only, never the text (a file that is not CIL may
+    be a secret). Linear, no recursion."""
+    text = text or ''
+    statements = []
+    lines = []
+    cur = []
+    on_line = []
+    depth = 0
+    line = 1
+    pos = 0
+    n = len(text)
+    while pos < n:
+        m = _CIL_TOKEN_RE.match(text, pos)
+        if not m:
+            raise ValueError('line %d: a character CIL does not allow' % line)
+        pos = m.end()
+        kind = m.lastgroup
+        tok = m.group(0)
+        if kind == 'nl':
+            if on_line:
+                lines.append(_cil_join(on_line))
+                on_line = []
+            line += 1
+            continue
+        if kind in ('blank', 'comment'):
+            continue
+        if kind == 'open':
+            if depth == 0:
+                cur = []
+            elif depth == 1 and len(cur) == 1:
+                raise ValueError('line %d: a statement must start with a keyword' % line)
+            depth += 1
+        elif kind == 'close':
+            if depth == 0:
+                raise ValueError('line %d: unbalanced ")"' % line)
+            if depth == 1 and len(cur) == 1:
+                raise ValueError('line %d: an empty statement' % line)
+            depth -= 1
+        else:
+            if depth == 0:
+                raise ValueError('line %d: text outside parentheses' % line)
+            if depth == 1 and len(cur) == 1 and (kind != 'symbol' or tok not in CIL_STATEMENTS):
+                raise ValueError('line %d: not a CIL statement keyword' % line)
+        cur.append(tok)
+        on_line.append(tok)
+        if kind == 'close' and depth == 0:
+            statements.append(_cil_join(cur))
+    if depth:
+        raise ValueError('line %d: %d unclosed "("' % (line, depth))
+    if on_line:
+        lines.append(_cil_join(on_line))
+    return statements, lines
+
+
+def cil_statements(text):
+    """The top-level statements of a CIL text, normalised; ValueError when it is not CIL."""
+    return _cil_scan(text)[0]
+
+
+def cil_lines(text):
+    """The non-empty lines of a CIL text, normalised, comments dropped; ValueError when it
+    is not CIL (see _cil_scan). For the CIL libsemanage writes, one rule per line."""
+    return _cil_scan(text)[1]
+
+
+def _cil_join(tokens):
+    parts = []
+    prev = '('
+    for tok in tokens:
+        if tok != ')' and prev != '(':
+            parts.append(' ')
+        parts.append(tok)
+        prev = tok
+    return ''.join(parts)
+
+
 def extract_cil(module, name, priority, root=None, store=None):
     """CIL text of the installed module ``name`` at ``priority`` (``semodule -E --cil``)."""
+    _check_priority(priority)
     tmp = tempfile.mkdtemp(prefix='perfsec-extract-')
     try:
         os.chmod(tmp, 0o700)
@@ -227,6 +357,8 @@ def installed_checksum(module, entry, root=None, store=None):
 def transaction(module, ops, root=None, store=None, priority=None, noreload=False):
     """Run one semodule transaction. ``ops`` is a list of argv fragments, e.g.
     [['-i', '/tmp/x/m.pp'], ['-e', 'm']]. Returns (rc, out, err)."""
+    if priority is not None:
+        _check_priority(priority)
     argv = base_argv(module, root, store)
     if noreload:
         argv.append('-N')

@@ -220,3 +220,142 @@ def test_required_classes():
     assert temod.required_classes(TE_V1) == ['perf_event']
     assert temod.module_decl('policy_module(foo, 1.0)') is None
     assert temod.module_decl('module foo 1.0;') == 'foo'
+
+
+# --- issue 13: validation and the CIL parser ------------------------------------------------
+
+class RecordingModule(object):
+    """Finds every tool, records every command, and succeeds."""
+
+    def __init__(self):
+        self.calls = []
+
+    def get_bin_path(self, name, required=False):
+        return '/usr/sbin/' + name
+
+    def run_command(self, argv, **kw):
+        self.calls.append(list(argv))
+        return 0, '', ''
+
+
+@pytest.mark.parametrize('name,ok', [
+    ('perf\n', False), ('perf\r', False), ('\nperf', False), ('a' * 128, True), ('a' * 129, False),
+    ('a' * 300, False), (None, False), (b'perf', False)])
+def test_valid_name_trailing_newline_and_length(name, ok):
+    assert sm.valid_name(name) is ok
+
+
+def test_sha256_re_refuses_trailing_newline():
+    assert sm.SHA256_RE.match('a' * 64)
+    assert sm.SHA256_RE.match('a' * 64 + '\n') is None
+    assert sm.parse_list_full('300 m pp sha256:%s\n' % ('a' * 64))[0]['checksum'] == 'a' * 64
+
+
+@pytest.mark.parametrize('priority', [True, False, 0, 1000, '300', 3.0])
+def test_priority_refused_before_any_command(priority):
+    m = RecordingModule()
+    with pytest.raises(sm.SemoduleError) as e:
+        sm.transaction(m, [['-r', 'perftest']], priority=priority)
+    assert 'invalid module priority' in e.value.msg
+    with pytest.raises(sm.SemoduleError):
+        sm.extract_cil(m, 'perftest', priority)
+    assert m.calls == []
+    assert sm.valid_priority(priority) is False
+
+
+def test_priority_int_runs():
+    m = RecordingModule()
+    sm.remove(m, 'perftest', 400)
+    assert m.calls == [['/usr/sbin/semodule', '-X', '400', '-r', 'perftest']]
+    assert sm.valid_priority(1) and sm.valid_priority(999)
+
+
+def test_distribution_entries():
+    mods = sm.parse_list_full('100 unconfined pp\n300 unconfined pp\n400 perfsec_perf pp\n199 x cil\n')
+    assert [m['priority'] for m in sm.distribution_entries(mods, 'unconfined')] == [100]
+    assert sm.distribution_entries(mods, 'perfsec_perf') == []
+    assert [m['priority'] for m in sm.distribution_entries(mods, 'x')] == [199]
+
+
+def test_cil_lines_and_statements():
+    cil = ('; a comment with SECRET in it\n'
+           '(typeattributeset cil_gen_require user_t)\n'
+           '(optional o_1\n'
+           '    (allow   user_t self (perf_event (open kernel )))  ; SECRET\n'
+           ')\n'
+           '(filecon "/a b" any ())\r\n')
+    assert sm.cil_lines(cil) == ['(typeattributeset cil_gen_require user_t)', '(optional o_1',
+                                 '(allow user_t self (perf_event (open kernel)))', ')',
+                                 '(filecon "/a b" any ())']
+    assert sm.cil_statements(cil) == [
+        '(typeattributeset cil_gen_require user_t)',
+        '(optional o_1 (allow user_t self (perf_event (open kernel))))',
+        '(filecon "/a b" any ())']
+
+
+@pytest.mark.parametrize('text,why', [
+    ('root:$6$SECRET:19000:0:99999:7:::\n', 'text outside parentheses'),
+    ('(allow a b (c (d)))\nSECRET\n', 'line 2: text outside parentheses'),
+    ('(setq password "SECRET")\n', 'not a CIL statement keyword'),
+    ('("SECRET" a)\n', 'not a CIL statement keyword'),
+    ('((SECRET))\n', 'a statement must start with a keyword'),
+    ('(allow a b (c (SECRET))\n', 'unclosed'),
+    ('(allow a b)) SECRET\n', 'unbalanced'),
+    ('()\n', 'an empty statement'),
+    ('(allow a b (c (d)))\n(allow SECRET\x00)\n', 'line 2: a character CIL does not allow'),
+    ('(allow "SECRET\n")', 'a character CIL does not allow'),
+    (u'(allow a\u00e9 b)', 'a character CIL does not allow'),
+])
+def test_cil_refuses_what_is_not_cil_without_showing_it(text, why):
+    with pytest.raises(ValueError) as e:
+        sm.cil_lines(text)
+    assert why in str(e.value) and 'SECRET' not in str(e.value)
+
+
+@needs_tools
+def test_cil_parses_every_packaged_module():
+    """The packaged policy modules (hll/pp output) parse; their lines are the old stripped
+    lines up to blanks."""
+    n = 0
+    for path in sorted(glob.glob(os.path.join(PKG_DIR, '*.pp*')))[:60]:
+        if path.endswith('.bz2'):
+            data = subprocess.run(['bzcat', path], stdout=subprocess.PIPE, check=True).stdout
+        else:
+            with open(path, 'rb') as f:
+                data = f.read()
+        cil = subprocess.run([sm.HLL_PP], input=data, stdout=subprocess.PIPE, check=True).stdout.decode()
+        old = set(''.join(line.split()) for line in cil.splitlines()
+                  if line.strip() and not line.strip().startswith(';'))
+        assert set(''.join(line.split()) for line in sm.cil_lines(cil)) == old, path
+        n += len(sm.cil_statements(cil))
+    assert n > 1000
+
+
+try:
+    from hypothesis import given, settings, strategies as hst
+except ImportError:  # the Python 3.6/3.7 lanes
+    given = None
+
+if given is not None:
+    CIL_FRAGMENTS = ['(', ')', '(', ')', ' ', '\t', '\n', '\r', ';', '"', 'allow', 'optional', 'type',
+                     'user_t', 'self', 'perf_event', 'setq', 'SECRET', ':', '$', '\x00', '\xe9', '\f']
+
+    @settings(max_examples=200, deadline=None)
+    @given(hst.one_of(hst.lists(hst.sampled_from(CIL_FRAGMENTS), max_size=40).map(''.join),
+                      hst.text(max_size=120)))
+    def test_fuzz_cil_lines(text):
+        try:
+            lines = sm.cil_lines(text)
+            stmts = sm.cil_statements(text)
+        except ValueError as e:
+            assert re.match(r'line \d+: [0-9a-zA-Z "()]+\Z', str(e)), str(e)
+            return
+        # valid CIL: balanced, every statement starts with a keyword, nothing but CIL tokens
+        assert ''.join(lines).count('(') == ''.join(lines).count(')')
+        for s in stmts:
+            assert s.startswith('(') and s.endswith(')')
+            assert s[1:].split(' ')[0].rstrip(')') in sm.CIL_STATEMENTS
+        assert sm.cil_statements('\n'.join(lines)) == stmts
+else:
+    def test_fuzz_cil_lines():
+        pytest.importorskip('hypothesis')
