@@ -77,11 +77,15 @@ def compare(outdir):
     role = rules_of('ours_role.te')
     seed_all = rules_of('seed.out')
     seed_ours = []
+    # what the module may grant of audit2allow's rules: allow-listed domains, the class
+    # allow-lists, and only to itself (module_utils/audit.py's contract since issue 13: a
+    # record's foreign target is never copied into a rule)
     for src, tgt, tclass, perms in seed_all:
         keep = [p for p in perms if p in au.allowed_perms(tclass)]
-        if src in ALLOWED and keep:
+        if src in ALLOWED and keep and tgt == 'self':
             seed_ours.append((src, tgt, tclass, keep))
-    extra = [au.rule_text(r) for r in seed_all if r[0] not in ALLOWED or r[2] not in ('perf_event', 'capability2')]
+    extra = [au.rule_text(r) for r in seed_all
+             if r[0] not in ALLOWED or r[2] not in ('perf_event', 'capability2') or r[1] != 'self']
     return {
         'ours_rules': [au.rule_text(r) for r in ours],
         'ours_paths_equals_ours_role': ours == role,

@@ -3,16 +3,56 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Parse kernel AVC denials and turn the perf ones into allow rules.
 
-Only kernel AVC records are read: ``type=AVC msg=audit(...)`` lines as written by auditd /
-``ausearch --raw`` (optionally prefixed by ``node=NAME``), and ``audit: type=1400
-audit(...)`` lines as printed by the kernel (dmesg, ``journalctl -k -o cat``). USER_AVC and
-anything else is skipped and counted, never granted.
+Record forms read (each counted by :func:`generate_rules` under its form name):
+
+``auditd``
+    ``[node=NAME ]type=AVC msg=audit(SECS.MS:SERIAL): avc:  denied ...``: the auditd log,
+    ``ausearch --raw`` and ``ausearch`` (its ``----`` / ``time->`` lines are ignored).
+``ausearch_interpreted``
+    ``type=AVC msg=audit(11/28/25 13:40:00.101:301) : avc:  denied ...`` (``ausearch -i``).
+``kernel``
+    ``audit: type=1400 audit(SECS.MS:SERIAL): avc:  denied ...``: the kernel's printk text
+    (``journalctl -k -o cat``, ``dmesg -t``).
+``dmesg``
+    the same after a dmesg prefix: ``[ 1234.567890] audit: type=1400 ...`` (also ``dmesg -T``,
+    ``-H``, ``-d``, ``-x``, ``-r``).
+``journal``
+    a journalctl ``short*`` line (``short``, ``short-precise``, ``short-iso``,
+    ``short-iso-precise``, ``short-full``, ``short-unix``, ``short-monotonic``, ``short-delta``,
+    with or without the host name) or a syslog file line, from the identifier ``kernel``
+    (``Dec 01 10:00:00 host kernel: audit: type=1400 audit(...): avc: ...``, optionally with a
+    ``[ 1234.5]`` kernel timestamp) or ``audit[PID]`` (journald's audit transport:
+    ``Dec 01 10:00:00 host audit[1318098]: AVC avc:  denied ...``). Lines of any other
+    identifier (``perf[812]: type=AVC ...``: a user process wrote it) are unparsable.
+``journal_cat``
+    ``AVC avc:  denied ...``: the audit transport in ``journalctl -o cat``.
+
+Contexts are read with or without an MLS/MCS level. USER_AVC and every other record type is
+skipped (``not_avc``), never granted. Lines are split on ``\\n`` only and only ASCII spaces
+separate fields; a line longer than :data:`MAX_LINE` characters (the kernel's records are under
+9 KB) is skipped (``too_long``) before any regular expression runs, and every pattern here is
+anchored with bounded or unambiguous repetitions, so parsing is linear in the input size.
+
+Journal text from the identifiers ``kernel`` / ``audit`` can be written by any local user
+(``logger -t kernel``); ``journalctl -k`` and ``journalctl _TRANSPORT=audit`` select the
+kernel's own records. The contract below bounds what any record, forged or not, can grant.
 
 Security contract of :func:`generate_rules`: a rule is emitted only for a *denied* record
-whose class is ``perf_event`` or ``capability2``, whose permissions are in the allow-list for
-that class (capability2: ``perfmon``, plus ``bpf`` only when asked), whose source type is in
-``allowed_domains``, and whose target is the denied tcontext type (``self`` when equal to the
-source, like audit2allow). Output is sorted, so the same records always give the same module.
+
+* whose class is ``perf_event`` or ``capability2``, and whose permissions are in the
+  allow-list for that class (``perf_event``: ``open cpu kernel tracepoint read write``;
+  ``capability2``: ``perfmon``, plus ``bpf`` only when asked);
+* whose source type is in ``allowed_domains``;
+* whose target is the source itself (rule target ``self``) for ``perf_event`` ``open``,
+  ``cpu``, ``kernel``, ``tracepoint`` and every ``capability2`` permission (the kernel checks
+  those from a process to itself); ``perf_event`` ``read`` / ``write`` may also target a type
+  listed in ``allowed_targets`` (an event opened by another domain). A target type taken from a
+  record is never copied otherwise, so an attribute (``domain``), ``kernel_t``, ``init_t`` or an
+  unknown / absurd type in a record grants nothing: the record is skipped and counted
+  (``target``), and check mode and the real run see the same rules.
+
+Only names that match :data:`TYPE_RE` / :data:`PERM_RE` reach the rules, so no other log text
+ever reaches :func:`render_te`. Output is sorted: the same records always give the same module.
 Python 3.6 compatible.
 """
 from __future__ import (absolute_import, division, print_function)
@@ -22,26 +62,61 @@ import binascii
 import re
 
 PERF_EVENT_PERMS = frozenset(['open', 'cpu', 'kernel', 'tracepoint', 'read', 'write'])
+# perf_event permissions checked against the event's creator: the only ones that may target
+# another type (from allowed_targets); the others are checked from a process to itself
+PERF_EVENT_OTHER_TARGET_PERMS = frozenset(['read', 'write'])
 CAP2_PERMS = frozenset(['perfmon'])
 CAP2_BPF = 'bpf'
 
-TYPE_RE = re.compile(r'^[a-zA-Z][a-zA-Z0-9_]*$')
-PERM_RE = re.compile(r'^[a-z][a-z0-9_]*$')
+# The kernel's audit records are at most MAX_AUDIT_MESSAGE_LENGTH (8970) bytes; the margin is
+# for the node=, journal and dmesg prefixes.
+MAX_LINE = 10240
+# What a bounded line reader passes on for a line longer than MAX_LINE (counted as too_long)
+TOO_LONG_LINE = '\0' * (MAX_LINE + 1)
 
-AVC_RE = re.compile(
-    r'^(?:node=\S+ )?'
-    r'(?:type=AVC msg=audit\([^()\s]+\)'           # auditd / ausearch --raw
-    r'|(?:audit: )?type=1400 audit\([^()\s]+\))'    # kernel printk (dmesg, journalctl -k)
-    r'\s?:\s+avc:\s+(denied|granted)\s+\{([^{}]*)\}\s+for\s+(.*)$')
-FIELD_RE = re.compile(r'([a-z_]+)=("[^"]*"|\S+)')
-SKIP_REASONS = ('unparsable', 'not_avc', 'granted', 'comm', 'class', 'domain', 'perm')
+TYPE_RE = re.compile(r'^[a-zA-Z][a-zA-Z0-9_]*\Z')
+PERM_RE = re.compile(r'^[a-z][a-z0-9_]*\Z')
+KEY_RE = re.compile(r'^[a-z_][a-z0-9_]{0,63}\Z')
+HEX_RE = re.compile(r'^[0-9A-F]+\Z')
+
+FORMS = ('auditd', 'ausearch_interpreted', 'kernel', 'dmesg', 'journal', 'journal_cat')
+SKIP_REASONS = ('too_long', 'unparsable', 'not_avc', 'granted', 'comm', 'class', 'domain', 'perm', 'target')
+
+# --- record framing: every pattern is anchored, its repetitions bounded or unambiguous -------
+_RAW_TS_RE = re.compile(r'^[0-9]{1,20}\.[0-9]{1,9}:[0-9]{1,20}\Z')
+_AUDITD_RE = re.compile(
+    r'(?:node=[^ ]{1,255} )?type=(?P<type>[A-Z][A-Z0-9_]{0,31}) msg=audit\((?P<ts>[^()]{1,64})\) ?:(?: +|\Z)')
+_PRINTK = (r'(?:audit: )?type=(?P<ktype>[0-9]{1,5}) '
+           r'audit\([0-9]{1,20}\.[0-9]{1,9}:[0-9]{1,20}\):(?: +|\Z)')
+_PRINTK_RE = re.compile(_PRINTK)
+_DMESG_RE = re.compile(
+    r'(?:<[0-9]{1,3}>)?(?:[a-z]{1,8} {0,8}:[a-z]{1,8} {0,8}: )?\[[ 0-9A-Za-z.:+<>]{1,64}\] ' + _PRINTK)
+_JOURNAL_TS = '(?:' + '|'.join([
+    # short, short-precise, syslog: "Dec 01 10:00:00", "Dec  1 10:00:00.123456"
+    r'[A-Z][a-z]{2} [ 0-9][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?',
+    # short-iso, short-iso-precise, RFC 3339 syslog
+    r'[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?(?:Z|[+-][0-9]{2}:?[0-9]{2})?',
+    # short-full: "Mon 2025-12-01 10:00:00 CET"
+    r'[A-Z][a-z]{2} [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})? [A-Za-z0-9+-]{1,10}',
+    # short-unix
+    r'[0-9]{1,12}\.[0-9]{1,9}',
+    # short-monotonic, short-delta
+    r'\[ {0,12}[0-9]{1,12}\.[0-9]{1,9}(?: <[ 0-9.]{1,24}>)?\]',
+]) + ')'
+_JOURNAL_RE = re.compile(
+    _JOURNAL_TS + r' (?:[^ :]{1,255} )?'          # host names hold no ':' (or --no-hostname)
+    r'(?:kernel: (?:\[[ 0-9.]{1,32}\] )?' + _PRINTK +
+    r'|audit(?:\[[0-9]{1,10}\])?: (?P<atype>[A-Z][A-Z0-9_]{0,31})(?: +|\Z))')
+_CAT_RE = re.compile(r'AVC +')
+_BODY_RE = re.compile(r'avc: +(denied|granted) +\{([^{}]{0,4096})\} +for +')
+_SPACES_RE = re.compile(r' *')
 
 
 def _untrusted(value):
     """Decode an audit "untrusted string": quoted as-is, or hex-encoded when unquoted."""
     if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
         return value[1:-1]
-    if value and len(value) % 2 == 0 and re.match(r'^[0-9A-F]+$', value):
+    if value and len(value) % 2 == 0 and HEX_RE.match(value):
         try:
             return binascii.unhexlify(value).decode('utf-8', 'replace')
         except (binascii.Error, TypeError, ValueError):
@@ -56,40 +131,116 @@ def context_type(ctx):
     return parts[2]
 
 
-def parse_avc(line):
-    """One line → dict(result, perms, comm, stype, ttype, tclass, permissive) or None
-    when the line is not a well-formed kernel AVC record. Raises nothing."""
-    m = AVC_RE.match(line.strip())
-    if not m:
-        return None
-    perms = m.group(2).split()
-    if not perms or not all(PERM_RE.match(p) for p in perms):
-        return None
+def _frame(s):
+    """(form, is_avc, body offset) of a stripped line, or None when it is no audit record."""
+    m = _AUDITD_RE.match(s)
+    if m:
+        ts = m.group('ts')
+        if _RAW_TS_RE.match(ts):
+            form = 'auditd'
+        elif ' ' in ts:
+            form = 'ausearch_interpreted'
+        else:
+            return None
+        return form, m.group('type') == 'AVC', m.end()
+    for form, regex in (('kernel', _PRINTK_RE), ('dmesg', _DMESG_RE)):
+        m = regex.match(s)
+        if m:
+            return form, m.group('ktype') == '1400', m.end()
+    m = _JOURNAL_RE.match(s)
+    if m:
+        if m.group('ktype') is not None:
+            return 'journal', m.group('ktype') == '1400', m.end()
+        return 'journal', m.group('atype') == 'AVC', m.end()
+    m = _CAT_RE.match(s)
+    if m and s.startswith('avc:', m.end()):
+        return 'journal_cat', True, m.end()
+    return None
+
+
+def _fields(rest, pos):
+    """``key=value`` fields separated by spaces, from ``pos`` → dict, or None on stray text
+    or a duplicated key. One pass (str.find), linear in the length."""
     fields = {}
-    rest = m.group(3)
-    pos = 0
-    for fm in FIELD_RE.finditer(rest):
-        if rest[pos:fm.start()].strip():
-            return None                     # stray text between fields: not a kernel record
-        pos = fm.end()
-        key = fm.group(1)
+    n = len(rest)
+    i = pos
+    while True:
+        i = _SPACES_RE.match(rest, i).end()
+        if i >= n:
+            return fields
+        eq = rest.find('=', i)
+        if eq < 0:
+            return None                     # stray text: not a kernel record
+        key = rest[i:eq]
+        if not KEY_RE.match(key):
+            return None
         if key in fields:
             return None                     # duplicated key: forged or mangled
-        fields[key] = fm.group(2)
-    if rest[pos:].strip():
+        j = eq + 1
+        if rest.startswith('"', j):
+            end = rest.find('"', j + 1)
+            if end < 0:
+                return None
+            end += 1
+        else:
+            end = rest.find(' ', j)
+            if end < 0:
+                end = n
+        if end == j or (end < n and rest[end] != ' '):
+            return None
+        fields[key] = rest[j:end]
+        i = end
+
+
+def _parse(s):
+    """A stripped line → (form, record or None, is_avc) or None when it is no audit record."""
+    fr = _frame(s)
+    if fr is None:
         return None
+    form, is_avc, pos = fr
+    if not is_avc:
+        return form, None, False
+    m = _BODY_RE.match(s, pos)
+    if not m:
+        return form, None, True
+    perms = [p for p in m.group(2).split(' ') if p]
+    if not perms or not all(PERM_RE.match(p) for p in perms):
+        return form, None, True
+    fields = _fields(s, m.end())
+    if fields is None:
+        return form, None, True
     for key in ('scontext', 'tcontext', 'tclass'):
         if key not in fields:
-            return None
+            return form, None, True
     stype = context_type(fields['scontext'])
     ttype = context_type(fields['tcontext'])
     tclass = fields['tclass']
     if not stype or not ttype or not PERM_RE.match(tclass):
-        return None
+        return form, None, True
     comm = _untrusted(fields['comm']) if 'comm' in fields else None
-    return {'result': m.group(1), 'perms': sorted(set(perms)), 'comm': comm,
-            'stype': stype, 'ttype': ttype, 'tclass': tclass,
-            'permissive': fields.get('permissive')}
+    return form, {'result': m.group(1), 'perms': sorted(set(perms)), 'comm': comm,
+                  'stype': stype, 'ttype': ttype, 'tclass': tclass,
+                  'permissive': fields.get('permissive'), 'form': form}, True
+
+
+def _strip(line):
+    return line.strip(' \t\r\n')
+
+
+def _too_long(line):
+    # longer than MAX_LINE, not counting the line's own newline; no copy of the line
+    n = len(line)
+    return n > MAX_LINE and not (n == MAX_LINE + 1 and line.endswith('\n'))
+
+
+def parse_avc(line):
+    """One line → dict(result, perms, comm, stype, ttype, tclass, permissive, form) or None
+    when the line is not a well-formed kernel AVC record (or longer than MAX_LINE). Raises
+    nothing."""
+    if not isinstance(line, str) or _too_long(line):
+        return None
+    r = _parse(_strip(line))
+    return r[1] if r else None
 
 
 def allowed_perms(tclass, include_bpf=False):
@@ -100,32 +251,80 @@ def allowed_perms(tclass, include_bpf=False):
     return frozenset()
 
 
-def generate_rules(text, allowed_domains, comm=None, include_bpf=False):
+def grant_target(rec, perms, allowed_targets):
+    """(rule target, perms it may get) for a record: ``self`` with every perm when the target
+    is the source, a type of ``allowed_targets`` with perf_event read/write only, else
+    (None, [])."""
+    if rec['ttype'] == rec['stype']:
+        return 'self', list(perms)
+    if rec['tclass'] != 'perf_event' or rec['ttype'] not in allowed_targets:
+        return None, []
+    return rec['ttype'], [p for p in perms if p in PERF_EVENT_OTHER_TARGET_PERMS]
+
+
+def iter_lines(text):
+    """The lines of a text, split on ``\\n`` only (never on \\f, \\v, \\x1c-\\x1e, \\x85,
+    U+2028...), lazily."""
+    start = 0
+    n = len(text)
+    while start < n:
+        end = text.find('\n', start)
+        if end < 0:
+            end = n
+        yield text[start:end]
+        start = end + 1
+
+
+def _ignored(s):
+    # blank lines and ausearch / journalctl separators are not records and are not counted
+    return (not s or s == '----' or s.startswith('time->')
+            or (s.startswith('-- ') and s.endswith(' --')))
+
+
+def generate_rules(text, allowed_domains, comm=None, include_bpf=False, allowed_targets=None, forms=None):
     """Denials in ``text`` → (rules, skipped) where rules is a sorted list of
-    ``(source, target, tclass, [perms])`` (target ``self`` when equal to source) and
-    skipped a dict {reason: count, 'total': n}. ``comm``: list of command names to keep
-    (empty/None: any); it is a filter, not a trust boundary (comm is chosen by the process).
-    ``text`` is a string or an iterable of lines (a large log is streamed, never held whole).
+    ``(source, target, tclass, [perms])`` (target ``self`` when equal to the source, or a type
+    of ``allowed_targets`` for perf_event read/write) and skipped a dict
+    {reason: count, 'total': n} with every reason of SKIP_REASONS. ``comm``: list of command
+    names to keep (empty/None: any); it is a filter, not a trust boundary (comm is chosen by
+    the process). ``text`` is a string or an iterable of lines (a large log is streamed,
+    never held whole). ``forms``: an optional dict, set to {form: AVC records read} for every
+    form of FORMS.
     """
     allowed_domains = set(allowed_domains or [])
+    targets = set(t for t in (allowed_targets or []) if isinstance(t, str) and TYPE_RE.match(t) and t != 'self')
     comms = set(comm or [])
     skipped = dict((r, 0) for r in SKIP_REASONS)
+    counts = dict((f, 0) for f in FORMS)
     acc = {}
-    lines = (text or '').splitlines() if isinstance(text, str) else (text or [])
+    if isinstance(text, str):
+        lines = iter_lines(text)
+    else:
+        lines = text or []
     for line in lines:
-        s = line.strip()
-        if not s or s == '----' or s.startswith('time->'):
+        if isinstance(line, bytes):
+            line = line.decode('utf-8', 'replace')
+        elif not isinstance(line, str):
+            skipped['unparsable'] += 1
             continue
-        # AVC_RE needs "avc:": most lines of a real log are other records, skip the full parse
-        rec = parse_avc(s) if 'avc:' in s else None
+        if _too_long(line):
+            skipped['too_long'] += 1
+            continue
+        s = _strip(line)
+        if _ignored(s):
+            continue
+        parsed = _parse(s)
+        if parsed is None:
+            skipped['unparsable'] += 1
+            continue
+        form, rec, is_avc = parsed
+        if not is_avc:
+            skipped['not_avc'] += 1
+            continue
         if rec is None:
-            if re.match(r'^(?:node=\S+ )?type=', s) and not re.match(r'^(?:node=\S+ )?type=AVC ', s):
-                skipped['not_avc'] += 1
-            elif re.match(r'^(?:audit: )?type=\d+ audit\(', s) and ' type=1400 ' not in ' ' + s:
-                skipped['not_avc'] += 1
-            else:
-                skipped['unparsable'] += 1
+            skipped['unparsable'] += 1
             continue
+        counts[form] += 1
         if rec['result'] != 'denied':
             skipped['granted'] += 1
             continue
@@ -143,10 +342,16 @@ def generate_rules(text, allowed_domains, comm=None, include_bpf=False):
         if not perms:
             skipped['perm'] += 1
             continue
-        target = 'self' if rec['ttype'] == rec['stype'] else rec['ttype']
+        target, perms = grant_target(rec, perms, targets)
+        if not perms:
+            skipped['target'] += 1
+            continue
         acc.setdefault((rec['stype'], target, rec['tclass']), set()).update(perms)
     rules = [(k[0], k[1], k[2], sorted(v)) for k, v in sorted(acc.items())]
     skipped['total'] = sum(skipped[r] for r in SKIP_REASONS)
+    if forms is not None:
+        forms.clear()
+        forms.update(counts)
     return rules, skipped
 
 
@@ -157,10 +362,14 @@ def rule_text(rule):
 
 
 def render_te(name, rules, version='1.0'):
-    """A .te for the rules (audit2allow's layout, sorted)."""
+    """A .te for the rules (audit2allow's layout, sorted). Every name is checked again: a rule
+    that is not made of valid type / class / permission names raises ValueError."""
     types = set()
     classes = {}
     for src, tgt, tclass, perms in rules:
+        if (not TYPE_RE.match(src) or not (tgt == 'self' or TYPE_RE.match(tgt)) or not PERM_RE.match(tclass)
+                or not perms or not all(PERM_RE.match(p) for p in perms)):
+            raise ValueError('invalid rule %r' % ((src, tgt, tclass, perms),))
         types.add(src)
         if tgt != 'self':
             types.add(tgt)
@@ -181,16 +390,18 @@ def render_te(name, rules, version='1.0'):
     return '\n'.join(lines) + '\n'
 
 
-AUDIT2ALLOW_RULE_RE = re.compile(r'^allow\s+(\S+)\s+(\S+?):(\S+)\s+(?:\{([^}]*)\}|(\S+));\s*$')
+# source, target and class hold no ':' / space, so every split point is forced (linear)
+AUDIT2ALLOW_RULE_RE = re.compile(
+    r'^allow[ \t]+([^ \t]+)[ \t]+([^ \t:]+):([^ \t:;{}]+)[ \t]+(?:\{([^{}]*)\}|([^ \t;{}]+))[ \t]*;[ \t]*\Z')
 
 
 def parse_allow_rules(te_text):
     """``allow`` lines of a .te / audit2allow output → sorted (src, tgt, class, [perms])."""
     acc = {}
-    for line in (te_text or '').splitlines():
-        m = AUDIT2ALLOW_RULE_RE.match(line.strip())
+    for line in iter_lines(te_text or ''):
+        m = AUDIT2ALLOW_RULE_RE.match(line.strip(' \t\r'))
         if not m:
             continue
-        perms = (m.group(4) or m.group(5) or '').split()
+        perms = [p for p in (m.group(4) or m.group(5) or '').replace('\t', ' ').split(' ') if p]
         acc.setdefault((m.group(1), m.group(2), m.group(3)), set()).update(perms)
     return [(k[0], k[1], k[2], sorted(v)) for k, v in sorted(acc.items())]

@@ -15,7 +15,8 @@ description:
   - The module source is a .te text (O(content)), a .te, .pp or .cil file on the target (O(src)),
     or is generated from kernel AVC denial records (O(from_audit)). Generation grants only
     C(perf_event) permissions and C(capability2 perfmon) (C(bpf) only when asked) that were
-    actually denied, to allow-listed source domains, on the denied target type.
+    actually denied, to allow-listed source domains, on the process itself (C(self)); only
+    C(perf_event) C(read)/C(write) may target another type, one of O(from_audit.allowed_targets).
   - A .te is compiled with the real C(checkmodule -M -m) and C(semodule_package) in a private
     0700 temporary directory.
   - Idempotent without rebuilding the policy. The CIL sha256 of the desired module is compared
@@ -31,7 +32,8 @@ extends_documentation_fragment:
 options:
   name:
     description:
-      - Module name. Must match C(^[a-zA-Z][a-zA-Z0-9_-]*$); a .te must declare the same name.
+      - Module name. Must match C(^[a-zA-Z][a-zA-Z0-9_-]*$) (no trailing newline) and be at most
+        128 characters; a .te must declare the same name.
     type: str
     required: true
   state:
@@ -46,9 +48,18 @@ options:
     default: present
   priority:
     description:
-      - Module priority, 1 to 999.
+      - Module priority, 1 to 999. A boolean is refused (it would run C(semodule -X True)).
     type: int
     default: 300
+  allow_distribution_module:
+    description:
+      - Allow changing a distribution module, that is a module installed at a priority below 200
+        by the policy packages (for example C(unconfined) or C(base) at 100).
+      - Without it, removing such a module (O(state=absent) at a priority below 200), disabling
+        it (O(state=disabled), which acts at every priority), or installing over it (at its
+        priority or a higher one, which replaces or overrides it) fails and changes nothing.
+    type: bool
+    default: false
   content:
     description:
       - Text of a .te module. Mutually exclusive with O(src) and O(from_audit).
@@ -56,21 +67,43 @@ options:
   src:
     description:
       - Path on the target of a .te, .pp or .cil module file (chosen by its extension).
+      - It must be a regular file; a symlink (even to a regular file), a directory or a device is
+        refused, and so is a .te or .cil that is not UTF-8 or a .cil that is not CIL. No failure
+        result or diff shows text of a file that did not parse.
       - Mutually exclusive with O(content) and O(from_audit).
     type: path
   from_audit:
     description:
-      - "Generate the module from kernel AVC records: C(type=AVC) lines from auditd or
-        C(ausearch --raw), or C(audit: type=1400) lines from C(journalctl -k -o cat) or dmesg."
-      - Records of other classes, other domains, other commands, or that do not parse are
-        skipped and counted in RV(skipped_records); they never grant anything.
+      - "Generate the module from kernel AVC records, in any of the forms users have (each counted
+        in RV(record_forms)): the auditd log, C(ausearch --raw) or C(ausearch) (C(type=AVC
+        msg=audit...), optionally after C(node=NAME)); C(ausearch -i); the kernel's printk text
+        (C(audit: type=1400 audit...), from C(journalctl -k -o cat) or C(dmesg -t)); C(dmesg)
+        with its timestamps; C(journalctl) in its C(short*) output modes or a syslog file (lines of
+        the identifiers C(kernel) or C(audit[PID]), for example
+        C(Dec 01 10:00:00 host audit[1318098]: AVC avc:  denied  { open } for ...)); and
+        C(journalctl -o cat) (C(AVC avc: ...)). Contexts with or without an MLS level."
+      - "Any local user can write journal lines that look like these (C(logger -t kernel));
+        C(journalctl -k) and C(journalctl _TRANSPORT=audit) select the kernel's own records.
+        Whatever a record says, it can only grant what the rules below allow."
+      - C(perf_event) C(open), C(cpu), C(kernel), C(tracepoint) and every C(capability2) permission
+        are granted only when the record's target type is its source type (rule target C(self)), as
+        the kernel checks them from a process to itself. C(perf_event) C(read)/C(write) are granted to
+        C(self) or to a type of O(from_audit.allowed_targets). A record's target type is never copied
+        otherwise, so an attribute (C(domain)), C(kernel_t), C(init_t) or an unknown type in a
+        record grants nothing; such records are skipped and counted (reason C(target)), and check
+        mode and the real run agree.
+      - Records of other classes, other domains, other commands, USER_AVC, C(granted) records,
+        lines longer than 10240 characters (reason C(too_long); kernel records are under 9 KB) or
+        that do not parse are skipped and counted in RV(skipped_records); they never grant anything.
       - When no record matches, nothing is installed or changed and a warning says so.
       - Mutually exclusive with O(content) and O(src).
     type: dict
     suboptions:
       paths:
         description:
-          - Audit log files to read (for example C(/var/log/audit/audit.log)).
+          - Audit log files to read (for example C(/var/log/audit/audit.log)), line by line with
+            bounded memory. Each must be a regular file (a device such as C(/dev/zero), a FIFO or a
+            directory is refused).
         type: list
         elements: path
         default: []
@@ -88,9 +121,21 @@ options:
       allowed_domains:
         description:
           - Source types that may be granted anything (for example C(user_t), C(staff_t)).
+          - Must not be empty (an empty list is refused, it would grant nothing).
         type: list
         elements: str
         default: [unconfined_t]
+      allowed_targets:
+        description:
+          - Other target types that the O(from_audit.allowed_domains) may be granted C(perf_event)
+            C(read)/C(write) on (reading or writing an event that a process of that type opened).
+            Every other permission is only ever granted on C(self).
+          - Types, not attributes (an attribute such as C(domain) would grant every domain's events),
+            and types the policy defines (an unknown type makes the install fail). Same syntax as
+            O(from_audit.allowed_domains); C(self) is implied and refused here.
+        type: list
+        elements: str
+        default: []
       include_bpf:
         description:
           - Also grant C(capability2 bpf) when it was denied.
@@ -115,7 +160,8 @@ options:
 notes:
   - Check mode compiles the desired module in a temporary directory (no store change) and reports
     exactly what would change.
-  - Diff mode shows the installed and the desired module as sorted CIL rules.
+  - Diff mode shows the installed and the desired module as sorted CIL rules, parsed and
+    normalised (comments dropped); text that is not CIL is never shown.
   - Never runs C(semodule -v) (on Debian's policy it turns tolerated warnings into failures).
 requirements:
   - semodule (policycoreutils), checkmodule (checkpolicy), semodule_package (semodule-utils on Debian)
@@ -155,6 +201,25 @@ EXAMPLES = r'''
     from_audit:
       paths: [/var/log/audit/audit.log]
       allowed_domains: [user_t, staff_t]
+
+- name: On a host without auditd, the kernel's own records from the journal
+  ansible.builtin.command:
+    argv: [journalctl, _TRANSPORT=audit, _TRANSPORT=kernel, --since, today, --no-pager]
+  register: journal
+  changed_when: false
+
+- name: Generate from them; staff_t may also read/write perf events that kernel_t opened
+  perfsec.selinux.perf_semodule:
+    name: my-perf
+    from_audit:
+      records: "{{ journal.stdout }}"
+      allowed_domains: [staff_t]
+      allowed_targets: [kernel_t]
+  register: generated
+
+- name: How many records of each form were read
+  ansible.builtin.debug:
+    var: generated.record_forms
 
 - name: Install a module from a .te text at priority 300
   perfsec.selinux.perf_semodule:
@@ -241,11 +306,14 @@ rules:
   elements: str
   sample: ["allow user_t self:perf_event { kernel open read };"]
 te:
-  description: The .te text of the desired module (generated or given); null for .pp/.cil sources.
+  description:
+    - The .te text of the desired module (generated or given); null for .pp/.cil sources.
+    - In a failure result only when the module generated it or it compiled, else null (a src
+      that does not compile is never echoed).
   returned: always
   type: str
 skipped_records:
-  description: Number of audit lines skipped by generation (not AVC, unparsable, other class, domain, command or permission).
+  description: Number of audit lines skipped by generation (too long, unparsable, not AVC, granted, command, other class, domain, permission or target).
   returned: always
   type: int
   sample: 3
@@ -253,7 +321,19 @@ skipped_reasons:
   description: Skipped audit lines by reason.
   returned: always
   type: dict
-  sample: {"class": 1, "domain": 1, "comm": 0, "unparsable": 1, "not_avc": 0, "granted": 0, "perm": 0, "total": 3}
+  sample: {"too_long": 0, "unparsable": 1, "not_avc": 0, "granted": 0, "comm": 0, "class": 1, "domain": 1,
+           "perm": 0, "target": 0, "total": 3}
+record_forms:
+  description:
+    - AVC records read by O(from_audit), by the form they were in (every form is listed, 0 when
+      absent). V(auditd) the auditd log, C(ausearch --raw) or C(ausearch); V(ausearch_interpreted)
+      C(ausearch -i); V(kernel) the printk text (C(journalctl -k -o cat), C(dmesg -t)); V(dmesg)
+      C(dmesg) with timestamps; V(journal) C(journalctl) C(short*) modes or a syslog file;
+      V(journal_cat) C(journalctl -o cat) of the audit transport.
+    - Empty when O(from_audit) is not used.
+  returned: always
+  type: dict
+  sample: {"auditd": 0, "ausearch_interpreted": 0, "kernel": 0, "dmesg": 0, "journal": 3, "journal_cat": 0}
 operations:
   description: The semodule operations run (or that would run in check mode).
   returned: always
@@ -272,6 +352,7 @@ commit_num:
 
 import os
 import re
+import stat
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native, to_text
@@ -286,22 +367,87 @@ POLICY_BUILD_HINT = ('build and install a policy that defines it with the roles 
 
 
 def _read_audit(module, spec):
-    """The audit lines of from_audit: each file streamed line by line (a log of gigabytes
-    is never held in memory), then the given records."""
+    """The audit lines of from_audit: each file streamed line by line (a log of gigabytes is
+    never held in memory), then the given records (split on newlines only).
+
+    Memory is bounded whatever the input: a line is read at most au.MAX_LINE + 1 bytes at a time;
+    a longer line is passed on as au.TOO_LONG_LINE (counted as too_long by generate_rules) and the
+    rest of it is discarded as it is read. Only regular files are read (opened non-blocking, so a
+    FIFO cannot hang the task): /dev/zero, a FIFO or a directory is refused with a message."""
     for path in spec.get('paths') or []:
         try:
-            with open(path, 'rb') as f:
-                for raw in f:
+            fd = os.open(path, os.O_RDONLY | getattr(os, 'O_NONBLOCK', 0))
+            regular = False
+            try:
+                regular = stat.S_ISREG(os.fstat(fd).st_mode)
+            finally:
+                if not regular:
+                    os.close(fd)
+            if not regular:
+                module.fail_json(msg='from_audit.paths: %s is not a regular file (a device, FIFO or '
+                                     'directory): give an audit log file, or pass the records as '
+                                     'from_audit.records' % path)
+            with os.fdopen(fd, 'rb') as f:
+                in_long_line = False
+                while True:
+                    raw = f.readline(au.MAX_LINE + 1)
+                    if not raw:
+                        break
+                    complete = raw.endswith(b'\n')
+                    if in_long_line:
+                        in_long_line = not complete     # the rest of an over-long line: dropped
+                        continue
+                    if not complete and len(raw) > au.MAX_LINE:
+                        in_long_line = True
+                        yield au.TOO_LONG_LINE
+                        continue
                     yield to_text(raw, errors='surrogate_or_replace')
         except (IOError, OSError) as e:
             module.fail_json(msg='cannot read audit log %s: %s; check the path or pass the '
                                  'records as from_audit.records' % (path, to_native(e)))
     if spec.get('records'):
-        yield from spec['records'].splitlines()
+        yield from au.iter_lines(spec['records'])
 
 
 def _cil_rules(cil_text):
-    return sorted(set(line.strip() for line in (cil_text or '').splitlines() if line.strip()))
+    """Sorted CIL rule lines for the diff: parsed and normalised, comments dropped. Text that
+    does not parse as CIL is not shown (a src .cil that is not CIL is refused before)."""
+    try:
+        return sorted(set(sm.cil_lines(cil_text)))
+    except ValueError:
+        return ['; (not shown: the module text does not parse as CIL)']
+
+
+def _short(value, limit=64):
+    value = to_text(value, errors='surrogate_or_replace')
+    return value if len(value) <= limit else value[:limit] + '...'
+
+
+def _read_src(module, src):
+    """(bytes, text) of the module file ``src``: a regular file (never a symlink) ending in
+    .te, .pp or .cil; ``text`` is the decoded .te or .cil (None for a .pp). Fails with one
+    message otherwise; no message holds any of the file's content."""
+    if not (src.endswith('.te') or src.endswith('.pp') or src.endswith('.cil')):
+        module.fail_json(msg='src must end in .te, .pp or .cil: %s' % src)
+    try:
+        data = temod.read_source(src)
+    except temod.SourceError as e:
+        module.fail_json(msg=e.msg)
+    if src.endswith('.pp'):
+        return data, None
+    kind = '.te' if src.endswith('.te') else 'CIL'
+    try:
+        text = data.decode('utf-8')
+    except UnicodeDecodeError as e:
+        module.fail_json(msg='src %s is not UTF-8 text (undecodable byte at offset %d): a %s module '
+                             'must be UTF-8 or ASCII text' % (src, e.start, kind))
+    if src.endswith('.cil'):
+        try:
+            sm.cil_lines(text)
+        except ValueError as e:
+            module.fail_json(msg='src %s is not a CIL module (%s); its content is not shown: give a '
+                                 'CIL, .te or .pp module file' % (src, e))
+    return data, text
 
 
 def main():
@@ -318,10 +464,12 @@ def main():
                 comm=dict(type='list', elements='str', default=['perf']),
                 allowed_domains=dict(type='list', elements='str', default=['unconfined_t']),
                 include_bpf=dict(type='bool', default=False),
+                allowed_targets=dict(type='list', elements='str', default=[]),
             )),
             reload=dict(type='bool', default=True),
             root=dict(type='path'),
             store=dict(type='str'),
+            allow_distribution_module=dict(type='bool', default=False),
         ),
         mutually_exclusive=[['content', 'src', 'from_audit']],
         required_if=[['state', 'present', ['content', 'src', 'from_audit'], True]],
@@ -333,13 +481,30 @@ def main():
     state = p['state']
     root = p['root']
     if not sm.valid_name(name):
-        module.fail_json(msg='invalid module name %r: use letters, digits, _ and -, starting with a letter' % name)
+        module.fail_json(msg='invalid module name %r: use letters, digits, _ and -, starting with a letter, '
+                             'at most %d characters' % (_short(name), sm.MAX_NAME_LEN))
+    if isinstance(prio, bool):
+        module.fail_json(msg='priority must be an integer between 1 and 999, got the boolean %s: '
+                             'write a number (e.g. priority: 300)' % prio)
     if not 1 <= prio <= 999:
         module.fail_json(msg='priority must be between 1 and 999, got %d' % prio)
+    src_data = src_text = None
+    if p['src']:
+        src_data, src_text = _read_src(module, p['src'])
+    if p['from_audit'] and not p['from_audit']['allowed_domains']:
+        module.fail_json(msg='from_audit.allowed_domains is empty: list the source domains that may be '
+                             'granted perf_event permissions (for example [user_t]); an empty list '
+                             'would grant nothing')
     if p['from_audit']:
         for d in p['from_audit']['allowed_domains']:
             if not au.TYPE_RE.match(d):
                 module.fail_json(msg='invalid SELinux type in from_audit.allowed_domains: %r' % d)
+        for t in p['from_audit']['allowed_targets']:
+            if not au.TYPE_RE.match(t):
+                module.fail_json(msg='invalid SELinux type in from_audit.allowed_targets: %r' % t)
+            if t == 'self':
+                module.fail_json(msg='from_audit.allowed_targets: self is always a target; list other '
+                                     'types (perf_event read/write only)')
     if root is None and not os.path.exists(os.path.join(SELINUXFS, 'enforce')):
         module.fail_json(msg='SELinux is disabled on this host (no %s): enable it first '
                              '(role perfsec.selinux.selinux_state), or pass root=/ to manage the '
@@ -353,10 +518,16 @@ def main():
                              '(role perfsec.selinux.policy_install) or pass store=' % (sm.store_name(root, store), root or '/'))
 
     result = dict(changed=False, name=name, priority=prio, installed=False, enabled=None, checksum=None,
-                  rules=[], te=None, skipped_records=0, skipped_reasons={}, operations=[],
+                  rules=[], te=None, skipped_records=0, skipped_reasons={}, record_forms={}, operations=[],
                   policy_rebuilt=False, commit_num=None)
     workdir = None
     te_text = None
+    compiled = False
+
+    def shown_te():
+        # the .te only when this module generated it or it compiled: never unparsed source text
+        return te_text if (p['from_audit'] or compiled) else None
+
     try:
         try:
             modules = sm.list_modules(module, root, store)
@@ -375,13 +546,16 @@ def main():
             if p['from_audit']:
                 fa = p['from_audit']
                 text = _read_audit(module, fa)
-                rules, skipped = au.generate_rules(text, fa['allowed_domains'], fa['comm'], fa['include_bpf'])
+                forms = {}
+                rules, skipped = au.generate_rules(text, fa['allowed_domains'], fa['comm'], fa['include_bpf'],
+                                                   allowed_targets=fa['allowed_targets'], forms=forms)
                 result['skipped_records'] = skipped['total']
                 result['skipped_reasons'] = skipped
+                result['record_forms'] = forms
                 if not rules:
                     module.warn('no perf_event/capability2 denial of %s matched in the audit records '
                                 '(%d lines skipped): nothing to install; run the workload as the confined '
-                                'user first, or check from_audit.allowed_domains and comm'
+                                'user first, or check from_audit.allowed_domains, allowed_targets and comm'
                                 % (', '.join(fa['allowed_domains']), skipped['total']))
                     has_source = False
                 else:
@@ -390,8 +564,7 @@ def main():
                 te_text = p['content']
             if has_source:
                 if te_text is None and p['src'].endswith('.te'):
-                    with open(p['src'], 'rb') as f:
-                        te_text = to_text(f.read(), errors='surrogate_or_strict')
+                    te_text = src_text
                 if te_text is not None:
                     classes = temod.required_classes(te_text)
                     if root is None:
@@ -399,22 +572,18 @@ def main():
                                    if not os.path.exists(os.path.join(SELINUXFS, 'class', c))]
                         if missing:
                             module.fail_json(msg='the loaded policy lacks class %s: %s'
-                                                 % (', '.join(missing), POLICY_BUILD_HINT), te=te_text)
+                                                 % (', '.join(missing), POLICY_BUILD_HINT), te=shown_te())
                     desired_path = temod.compile_te(module, te_text, name, workdir)
+                    compiled = True
                     result['te'] = te_text
                     result['rules'] = ['%s' % au.rule_text(r) for r in au.parse_allow_rules(te_text)]
                 else:
-                    src = p['src']
-                    if not os.path.isfile(src):
-                        module.fail_json(msg='src %s does not exist on the target' % src)
-                    if not (src.endswith('.pp') or src.endswith('.cil')):
-                        module.fail_json(msg='src must end in .te, .pp or .cil: %s' % src)
-                    desired_path = temod.stage_file(src, name, workdir)
+                    # a .pp or .cil src, read and checked by _read_src
+                    desired_path = temod.stage_file(p['src'], name, workdir, data=src_data)
                 if desired_path.endswith('.pp'):
-                    desired_cil = to_text(sm.pp_to_cil(module, desired_path))
+                    desired_cil = to_text(sm.pp_to_cil(module, desired_path), errors='surrogate_or_replace')
                 else:
-                    with open(desired_path, 'rb') as f:
-                        desired_cil = to_text(f.read())
+                    desired_cil = src_text
                 if not result['rules']:
                     result['rules'] = [r for r in _cil_rules(desired_cil) if r.startswith('(allow')]
         desired_sum = sm.sha256_bytes(desired_cil.encode('utf-8')) if desired_cil is not None else None
@@ -446,6 +615,23 @@ def main():
             ops.append(['-e' if want_enabled else '-d', name])
         elif state == 'present' and has_source and cur_enabled is False:
             ops.append(['-e', name])
+
+        dist = sm.distribution_entries(modules, name)
+        if dist and ops and not p['allow_distribution_module']:
+            change = None
+            if state == 'absent' and prio <= sm.DISTRIBUTION_PRIORITY_MAX:
+                change = 'remove it at priority %d' % prio
+            elif ['-d', name] in ops:
+                change = 'disable it (at every priority)'
+            elif need_install and prio >= min(m['priority'] for m in dist):
+                change = 'install over it at priority %d (replacing or overriding it)' % prio
+            if change:
+                module.fail_json(msg='%s is a distribution module (installed at priority %s by the policy '
+                                     'packages): refusing to %s, which changes the distribution policy '
+                                     '(removing or disabling e.g. unconfined confines every unconfined '
+                                     'user); set allow_distribution_module=true if that is meant. '
+                                     'Nothing was changed'
+                                     % (name, ', '.join(str(m['priority']) for m in dist), change))
 
         op_names = {'-i': 'install', '-r': 'remove', '-e': 'enable', '-d': 'disable'}
         result['operations'] = [op_names[o[0]] for o in ops]
@@ -484,7 +670,7 @@ def main():
                 if re.search(r'Failed to resolve|[Uu]nknown class|class .* not defined', e.stderr or ''):
                     msg += ('. The module requires a type or class the policy lacks; if it is perf_event '
                             'or capability2 perfmon, ' + POLICY_BUILD_HINT)
-                module.fail_json(msg=msg, te=te_text, rules=result['rules'])
+                module.fail_json(msg=msg, te=shown_te(), rules=result['rules'])
             result['policy_rebuilt'] = True
             modules = sm.list_modules(module, root, store)
             at_prio = sm.find_module(modules, name, prio)
@@ -507,9 +693,11 @@ def main():
                 result['checksum'] = desired_sum if need_install else installed_sum
         result['commit_num'] = sm.commit_num(root, store)
     except temod.CompileError as e:
-        module.fail_json(msg='%s; fix the .te and run again' % e.msg, te=te_text)
+        module.fail_json(msg='%s; fix the .te and run again' % e.msg, te=shown_te())
     except sm.SemoduleError as e:
         module.fail_json(msg=e.msg)
+    except (IOError, OSError) as e:
+        module.fail_json(msg='file error: %s' % to_native(e))
     finally:
         temod.cleanup(workdir)
     module.exit_json(**result)

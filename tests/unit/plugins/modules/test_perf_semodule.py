@@ -156,7 +156,7 @@ def test_check_mode_changes_nothing_for_every_state(store, capsys):
         r = run(capsys, check=True, **S(store, name=NAME, content=TE_V1, state=state))
         assert r['changed'] is True and r['installed'] is True
         assert r['enabled'] is (state != 'disabled')
-    r = run(capsys, check=True, **S(store, name='base', state='disabled'))
+    r = run(capsys, check=True, **S(store, name='base', state='disabled', allow_distribution_module=True))
     assert r['changed'] is True and r['operations'] == ['disable']
     assert listing(store) == [] and listing(store, 'base')[0]['enabled'] is True
     assert cnum(store) == c0
@@ -219,3 +219,299 @@ def test_missing_store_message(capsys, tmp_path):
     r = run(capsys, name=NAME, content=TE_V1, root=str(tmp_path), store='nope')
     assert r['failed'] is True and 'no SELinux policy store nope' in r['msg']
     assert 'perfsec.selinux.policy_install' in r['msg']
+
+
+# --- issue 13: hostile and malformed input (findings 3, 7, 8) ---------------------------------
+# Every new error path fails before any semodule transaction; the store fixture is used so the
+# same test, run on the old code, shows what it did there (a leak, a traceback, a change).
+
+SECRET = 'root:$6$SECRETHASH$abc:19000:0:99999:7:::\n'
+
+
+@needs_tools
+@pytest.mark.parametrize('ext', ['.te', '.cil'])
+def test_src_symlink_to_a_secret_is_refused(store, capsys, tmp_path, ext):
+    secret = tmp_path / 'shadow'
+    secret.write_text(SECRET)
+    link = tmp_path / ('perftest' + ext)
+    os.symlink(str(secret), str(link))
+    for check in (True, False):
+        r = run(capsys, check=check, diff=True, **S(store, name=NAME, src=str(link)))
+        assert r['failed'] is True and 'is a symlink' in r['msg'] and 'only a regular file' in r['msg']
+        assert 'SECRETHASH' not in json.dumps(r) and r.get('te') is None and 'diff' not in r
+
+
+@needs_tools
+def test_src_that_does_not_parse_is_never_echoed(store, capsys, tmp_path):
+    te = tmp_path / 'perftest.te'
+    te.write_text(SECRET)
+    r = run(capsys, check=True, diff=True, **S(store, name=NAME, src=str(te)))
+    assert r['failed'] is True and 'declares module None' in r['msg']
+    assert r.get('te') is None and 'SECRETHASH' not in json.dumps(r)
+    cil = tmp_path / 'perftest.cil'
+    cil.write_text(SECRET)
+    r = run(capsys, check=True, diff=True, **S(store, name=NAME, src=str(cil)))
+    assert r['failed'] is True and 'is not a CIL module (line 1: text outside parentheses)' in r['msg']
+    assert 'SECRETHASH' not in json.dumps(r)
+    assert listing(store) == []
+
+
+@needs_tools
+def test_cil_src_diff_shows_parsed_rules_only(store, capsys, tmp_path):
+    cil = tmp_path / 'perftest.cil'
+    cil.write_text('; token SECRETHASH\n(typeattributeset cil_gen_require user_t)\n'
+                   '(allow  user_t self\n   (perf_event (open kernel)))  ; SECRETHASH\n')
+    r = run(capsys, check=True, diff=True, **S(store, name=NAME, src=str(cil)))
+    assert r['changed'] is True and r['operations'] == ['install', 'enable']
+    assert r['diff']['after'] == ('# enabled\n(allow user_t self\n(perf_event (open kernel)))\n'
+                                  '(typeattributeset cil_gen_require user_t)\n')
+    assert 'SECRETHASH' not in json.dumps(r) and r['te'] is None
+
+
+@needs_tools
+@pytest.mark.parametrize('kind', ['missing', 'directory'])
+def test_te_src_missing_or_directory_fails_with_a_message(store, capsys, tmp_path, kind):
+    path = tmp_path / 'perftest.te'
+    if kind == 'directory':
+        path.mkdir()
+    r = run(capsys, **S(store, name=NAME, src=str(path)))
+    assert r['failed'] is True
+    assert ('%s does not exist on the target' % path if kind == 'missing' else 'is a directory') in r['msg']
+
+
+@needs_tools
+def test_te_src_invalid_utf8_fails_with_a_message(store, capsys, tmp_path):
+    path = tmp_path / 'perftest.te'
+    path.write_bytes(TE_V1.encode('utf-8') + b'# \xff\xfe\n')
+    r = run(capsys, **S(store, name=NAME, src=str(path)))
+    assert r['failed'] is True and 'is not UTF-8 text' in r['msg']
+    assert 'offset %d' % (len(TE_V1) + 2) in r['msg'] and r.get('te') is None
+    assert listing(store) == []
+
+
+@needs_tools
+def test_long_or_newline_name_fails_with_a_message(store, capsys):
+    long_name = 'a' * 300
+    r = run(capsys, check=True, **S(store, name=long_name, content=TE_V1.replace(NAME, long_name)))
+    assert r['failed'] is True and 'at most 128 characters' in r['msg'] and long_name not in r['msg']
+    r = run(capsys, check=True, **S(store, name=NAME + '\n', content=TE_V1))
+    assert r['failed'] is True and 'invalid module name' in r['msg']
+
+
+@needs_tools
+def test_priority_true_is_refused(store, capsys):
+    for args in (dict(content=TE_V1), dict(state='absent'), dict(state='disabled')):
+        r = run(capsys, check=True, **S(store, name=NAME, priority=True, **args))
+        assert r['failed'] is True and 'got the boolean True' in r['msg']
+
+
+@needs_tools
+def test_from_audit_empty_allowed_domains_fails(store, capsys):
+    c0 = cnum(store)
+    fa = {'paths': [os.path.join(AUDIT, 'perf_poisoned.log')], 'allowed_domains': []}
+    r = run(capsys, **S(store, name=NAME, from_audit=fa))
+    assert r['failed'] is True and 'from_audit.allowed_domains is empty' in r['msg']
+    assert listing(store) == [] and cnum(store) == c0
+
+
+@needs_tools
+def test_distribution_module_needs_confirmation(store, capsys):
+    c0 = cnum(store)
+    te_unconfined = TE_V1.replace('module perftest', 'module unconfined')
+    for args, what in [
+            (dict(state='absent', priority=100), 'refusing to remove it at priority 100'),
+            (dict(state='disabled'), 'refusing to disable it'),
+            (dict(content=te_unconfined, priority=100), 'refusing to install over it at priority 100'),
+            (dict(content=te_unconfined, priority=400), 'refusing to install over it at priority 400')]:
+        for check in (True, False):
+            r = run(capsys, check=check, **S(store, name='unconfined', **args))
+            assert r['failed'] is True and what in r['msg'], r
+            assert 'unconfined is a distribution module (installed at priority 100' in r['msg']
+            assert 'allow_distribution_module=true' in r['msg']
+    assert [(m['priority'], m['enabled']) for m in listing(store, 'unconfined')] == [(100, True)]
+    assert cnum(store) == c0
+    # confirmed: planned as before
+    r = run(capsys, check=True, **S(store, name='unconfined', state='absent', priority=100,
+                                    allow_distribution_module=True))
+    assert r['changed'] is True and r['operations'] == ['remove']
+    r = run(capsys, check=True, **S(store, name='unconfined', state='disabled', allow_distribution_module=True))
+    assert r['changed'] is True and r['operations'] == ['disable']
+    # not a distribution module (nothing of that name below 200), or nothing to do: no confirmation
+    r = run(capsys, check=True, **S(store, name=NAME, content=TE_V1, priority=100))
+    assert r['changed'] is True and not r.get('failed')
+    r = run(capsys, check=True, **S(store, name='unconfined', state='absent', priority=300))
+    assert r['changed'] is False and not r.get('failed')
+    r = run(capsys, check=True, **S(store, name='unconfined', state='enabled'))
+    assert r['changed'] is False and not r.get('failed')
+    assert cnum(store) == c0
+
+
+# --- issue 13: from_audit (findings 1, 2, 9) ---------------------------------------------------
+# allowed_targets, record_forms, bounded reading of from_audit.paths.
+
+from ansible_collections.perfsec.selinux.plugins.module_utils import audit as au  # noqa: E402
+
+CAP = getattr(au, 'MAX_LINE', 10240)     # the literal lets the tests fail for the right reason on the old code
+
+
+class _Failed(Exception):
+    pass
+
+
+class _FailModule(object):
+    """What _read_audit needs of AnsibleModule: fail_json, raising with the message."""
+    def fail_json(self, **kw):
+        raise _Failed(kw['msg'])
+
+
+FORGED = ('type=AVC msg=audit(1764337300.%03d:%d): avc:  denied  { %s } for  pid=4242 comm="perf" '
+          'scontext=user_u:user_r:user_t:s0 tcontext=system_u:system_r:%s:s0 tclass=%s permissive=0')
+FORGED_RECORDS = [FORGED % (i, 600 + i, perms, t, c) for i, (perms, t, c) in enumerate([
+    ('read write', 'domain', 'perf_event'), ('cpu kernel tracepoint', 'kernel_t', 'perf_event'),
+    ('open', 'init_t', 'perf_event'), ('read', 'q' * 5000, 'perf_event'),
+    ('perfmon', 'kernel_t', 'capability2'), ('read write', 'kernel_t', 'perf_event')])]
+POISONED_RULES = ['allow user_t self:capability2 perfmon;',
+                  'allow user_t self:perf_event { cpu kernel open read };']
+
+
+@needs_tools
+@pytest.mark.slow
+def test_from_audit_forged_targets_check_mode_and_real_run_agree(store, capsys, private_tmp):
+    """Finding 1: records whose target is an attribute (domain), kernel_t, init_t or a
+    5,000-character type. Before, the .te granted `user_t domain:perf_event { read write }` and
+    `user_t kernel_t:perf_event ...`, and the real install failed ("Failed to resolve") while check
+    mode predicted success. Now they are skipped (target) and both runs install the same rules."""
+    with open(os.path.join(AUDIT, 'perf_poisoned.log'), 'rb') as f:
+        text = f.read().decode('utf-8', 'replace')
+    fa = {'records': text + '\n'.join(FORGED_RECORDS) + '\n', 'allowed_domains': ['user_t']}
+    r = run(capsys, check=True, **S(store, name=NAME, from_audit=fa))
+    assert r['changed'] is True and r['rules'] == POISONED_RULES
+    assert r['skipped_reasons']['target'] == 6 and r['skipped_records'] == 26
+    for bad in ('domain', 'kernel_t', 'init_t', 'qqqq'):
+        assert bad not in r['te']
+    want_sum = r['checksum']
+    r = run(capsys, **S(store, name=NAME, from_audit=fa))
+    assert not r.get('failed') and r['changed'] is True and r['rules'] == POISONED_RULES
+    assert r['checksum'] == want_sum and r['record_forms']['auditd'] == 13 + 6
+    cil = sm.extract_cil(RealModule(), NAME, 300, store['root'], store['store'])
+    allows = [line for line in cil.splitlines() if line.startswith('(allow')]
+    assert len(allows) == 2 and all(line.startswith('(allow user_t self ') for line in allows)
+
+    # allowed_targets: kernel_t may get read/write (the base policy defines it), nothing else
+    fa['allowed_targets'] = ['kernel_t']
+    r = run(capsys, **S(store, name=NAME, from_audit=fa))
+    assert not r.get('failed') and r['changed'] is True
+    assert r['rules'] == ['allow user_t kernel_t:perf_event { read write };'] + POISONED_RULES
+    assert r['skipped_reasons']['target'] == 5
+    cil = sm.extract_cil(RealModule(), NAME, 300, store['root'], store['store'])
+    assert '(allow user_t kernel_t (perf_event (read write)))' in cil
+    assert os.listdir(str(private_tmp)) == []
+
+
+FORM_TE_RULES = ['allow staff_t self:perf_event { cpu open };', 'allow user_t self:capability2 perfmon;',
+                 'allow user_t self:perf_event { kernel open read };']
+
+
+@needs_tools
+def test_from_audit_record_forms(store, capsys):
+    """Finding 9: journalctl, dmesg and ausearch -i files give the rules of the auditd form, and
+    the result says how many records of each form were read."""
+    forms = ('form_journal.log', 'form_dmesg.log', 'form_ausearch_interpreted.log')
+    fa = {'paths': [os.path.join(AUDIT, f) for f in forms],
+          'allowed_domains': ['user_t', 'staff_t']}
+    r = run(capsys, check=True, **S(store, name=NAME, from_audit=fa))
+    assert r['changed'] is True and r['rules'] == FORM_TE_RULES
+    assert r['record_forms'] == {'auditd': 0, 'ausearch_interpreted': 7, 'kernel': 0, 'dmesg': 7,
+                                 'journal': 10, 'journal_cat': 0}
+    assert r['skipped_reasons']['target'] == 3 and r['skipped_reasons']['not_avc'] == 6
+    with open(os.path.join(AUDIT, 'form_journal_cat.log')) as f:
+        records = f.read()
+    r = run(capsys, check=True, **S(store, name=NAME, from_audit={'records': records,
+                                                                  'allowed_domains': ['user_t', 'staff_t']}))
+    assert r['rules'] == FORM_TE_RULES and r['record_forms']['journal_cat'] == 7
+    r = run(capsys, check=True, **S(store, name=NAME, content=TE_V1))
+    assert r['record_forms'] == {}
+
+
+@needs_tools
+def test_from_audit_dev_zero_is_refused(store, capsys):
+    """Finding 2 / 8: /dev/zero used to be read until MemoryError (do not run this on the old code
+    without a memory limit)."""
+    c0 = cnum(store)
+    r = run(capsys, **S(store, name=NAME, from_audit={'paths': ['/dev/zero'], 'allowed_domains': ['user_t']}))
+    assert r['failed'] is True and '/dev/zero is not a regular file' in r['msg']
+    assert listing(store) == [] and cnum(store) == c0
+
+
+@pytest.mark.parametrize('targets,msg', [
+    (['kernel_t; allow user_t self:capability sys_admin'], 'invalid SELinux type in from_audit.allowed_targets'),
+    (['kernel_t\n'], 'invalid SELinux type in from_audit.allowed_targets'),
+    (['-kernel_t'], 'invalid SELinux type in from_audit.allowed_targets'),
+    (['self'], 'self is always a target'),
+])
+def test_from_audit_allowed_targets_validation(capsys, targets, msg):
+    r = run(capsys, name='ok', from_audit={'allowed_domains': ['user_t'], 'allowed_targets': targets})
+    assert r['failed'] is True and msg in r['msg']
+
+
+def _record(perm):
+    return ('type=AVC msg=audit(1.2:3): avc:  denied  { %s } for  pid=1 comm="perf" '
+            'scontext=u:r:user_t:s0 tcontext=u:r:user_t:s0 tclass=perf_event' % perm)
+
+
+def test_read_audit_memory_is_bounded_on_a_line_without_newline(tmp_path):
+    """Finding 2 (/dev/zero-like input): a 4 MB line without a newline, between two records, is
+    read au.MAX_LINE + 1 bytes at a time and passed on as one too_long line; the old reader
+    (`for raw in f`) held the whole line. A regular file rather than /dev/zero, which the old
+    code read until MemoryError."""
+    path = str(tmp_path / 'huge.log')
+    with open(path, 'wb') as f:
+        f.write(_record('open').encode() + b'\n' + b'\0' * (4 << 20) + b'\n' + _record('read').encode())
+    lines = list(mod._read_audit(_FailModule(), {'paths': [path]}))
+    assert max(len(line) for line in lines) <= CAP + 1
+    assert len(lines) == 3 and lines[1] == au.TOO_LONG_LINE
+    rules, skipped = au.generate_rules(iter(lines), ['user_t'], [])
+    assert rules == [('user_t', 'self', 'perf_event', ['open', 'read'])]
+    assert skipped['too_long'] == 1 and skipped['total'] == 1
+
+
+def test_read_audit_line_lengths_at_the_cap(tmp_path):
+    """A line of exactly au.MAX_LINE bytes (with or without its newline) is read whole; one byte
+    more is too_long, also as the last line of the file."""
+    rec = _record('open')
+    at_cap = (rec + ' x="' + 'a' * (CAP - len(rec) - 5) + '"').encode()
+    assert len(at_cap) == CAP
+    over = at_cap[:-1] + b'a"'
+    for data, want in [(at_cap + b'\n' + at_cap, (2, 0)), (over + b'\n' + at_cap, (1, 1)),
+                       (at_cap + b'\n' + over, (1, 1)), (over + b'\n' + over + b'\n', (0, 2))]:
+        path = str(tmp_path / 'cap.log')
+        with open(path, 'wb') as f:
+            f.write(data)
+        forms = {}
+        rules, skipped = au.generate_rules(mod._read_audit(_FailModule(), {'paths': [path]}), ['user_t'], [],
+                                           forms=forms)
+        assert (forms['auditd'], skipped['too_long']) == want
+
+
+@pytest.mark.parametrize('kind', ['dev_zero', 'fifo', 'directory'])
+def test_read_audit_refuses_what_is_not_a_regular_file(tmp_path, kind):
+    """/dev/zero (old code: MemoryError once the memory is gone), a FIFO (old code: blocked in
+    open() for ever), a directory. Do not run the first two on the old code without limits."""
+    if kind == 'dev_zero':
+        path = '/dev/zero'
+    elif kind == 'fifo':
+        path = str(tmp_path / 'fifo')
+        os.mkfifo(path)
+    else:
+        path = str(tmp_path)
+    with pytest.raises(_Failed) as e:
+        list(mod._read_audit(_FailModule(), {'paths': [path]}))
+    assert '%s is not a regular file' % path in str(e.value)
+
+
+def test_read_audit_records_split_on_newline_only():
+    spec = {'records': 'perf[1]: x\x0c' + _record('open') + '\r\n' + _record('read') + '\u2028x'}
+    lines = list(mod._read_audit(_FailModule(), spec))
+    assert len(lines) == 2
+    rules, skipped = au.generate_rules(iter(lines), ['user_t'], [])
+    assert rules == [] and skipped['unparsable'] == 2
