@@ -30,7 +30,7 @@ all:
       ansible_port: $port
       ansible_user: root
       ansible_ssh_private_key_file: $key
-      ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
+      ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ServerAliveInterval=10 -o ServerAliveCountMax=3
       ansible_python_interpreter: /usr/bin/python3
 INV
 echo "demo: VM up (ssh -p $port -i $key root@127.0.0.1); running perfsec.selinux.$PLAYBOOK"
