@@ -21,7 +21,7 @@ from ansible_collections.perfsec.selinux.plugins.module_utils.common import (
 )
 
 # The steps a host may need, in the order the plays carry them out.
-STEPS = ('policy_build', 'policy_install', 'selinux_enable', 'permissive', 'relabel',
+STEPS = ('policy_build', 'policy_install', 'class_module', 'selinux_enable', 'permissive', 'relabel',
          'final_mode', 'module')
 HOOK_SYMBOL = b'selinux_perf_event_open'
 HOOK_SINCE = (5, 5)        # the perf_event LSM hook (security_perf_event_open) came in Linux 5.5
@@ -31,6 +31,16 @@ BUILD_CHOICES = ('auto', 'always', 'never')
 RELABEL_CHOICES = ('auto', 'always', 'never')
 FINAL_MODES = ('enforcing', 'permissive')
 MODULE_STATES = ('present', 'absent', 'enabled', 'disabled')
+# Where class perf_event comes from when the policy lacks it: the seed's rebuild of the policy
+# packages, or a CIL module that declares it (no rebuild, no package replaced, no reboot; a
+# module cannot add perfmon to capability2, which stays unmediated where unknown permissions
+# are allowed).
+CLASS_SOURCES = ('rebuild', 'module')
+PERF_EVENT_PERMS = ('open', 'cpu', 'kernel', 'tracepoint', 'read', 'write')
+CLASS_MODULE_NAME = 'perfsec_perf_event'
+CLASS_MODULE_PRIORITY = 250
+CLASS_MODULE_CIL = ('; perfsec.selinux: class perf_event for a policy that lacks it (perfsec_class_source=module)\n'
+                    '(class perf_event (%s))\n(classorder (unordered perf_event))\n' % ' '.join(PERF_EVENT_PERMS))
 _CIL_CLASS = re.compile(r'^\((class|common)\s+(\S+)\s+\(([^()]*)\)\s*\)')
 _CIL_CLASSCOMMON = re.compile(r'^\(classcommon\s+(\S+)\s+(\S+)\s*\)')
 _CIL_HANDLE = re.compile(r'^\(handleunknown\s+(\w+)\s*\)')
@@ -159,24 +169,68 @@ def _policy_view(host):
                     perfmon=se.get('perfmon'), deny_unknown=se.get('deny_unknown'),
                     reject_unknown=se.get('reject_unknown'), mls=se.get('mls'))
     disk = host.get('installed_policy') or {}
+    cm = host.get('class_module') or {}
+    cls = disk.get('perf_event_class')
+    if cls is False and cm.get('installed') and cm.get('enabled') is not False:
+        cls = True
     return dict(source='installed' if disk.get('source') else 'unknown',
-                perf_event_class=disk.get('perf_event_class'), perfmon=disk.get('perfmon'),
+                perf_event_class=cls, perfmon=disk.get('perfmon'),
                 deny_unknown=disk.get('deny_unknown'), reject_unknown=disk.get('reject_unknown'),
                 mls=disk.get('mls'), error=disk.get('error'))
+
+
+def _class_module_reason(host, want, policy, name):
+    """Why the class module needs work on the module route (None when it is as wanted)."""
+    cm = host.get('class_module') or {}
+    where = '%s@%d' % (cm.get('name') or CLASS_MODULE_NAME, cm.get('priority') or CLASS_MODULE_PRIORITY)
+    if cm.get('installed'):
+        if cm.get('enabled') is False:
+            return '%s (class perf_event) is installed but disabled' % where
+        if cm.get('checksum') and cm.get('desired_checksum') and cm['checksum'] != cm['desired_checksum']:
+            return '%s differs from the class module of this version' % where
+        return None
+    if policy['perf_event_class'] is False:
+        return ('the %s lacks class perf_event: declare it with the CIL module %s (perfsec_class_source=module: '
+                'no rebuild, no package replaced, no reboot)' % (name, where))
+    return None
+
+
+def _rebuild_gone(host, policy):
+    """A note when a rebuild of ours was installed and the policy no longer has the class."""
+    rec = host.get('policy_record') or {}
+    if policy['perf_event_class'] is False and rec.get('installed'):
+        return ('class perf_event is gone although perfsec installed %s (%s): the policy packages were '
+                'replaced, e.g. by a distro update; rebuilding' % (', '.join(rec['installed']), rec.get('path')))
+    return None
 
 
 def _build_reason(host, want, policy):
     """(reason to rebuild or None, note or None)."""
     name = '%s policy (%s)' % (policy['source'], host['selinux'].get('policy_type') or 'unknown type')
     denies = bool(policy.get('deny_unknown') or policy.get('reject_unknown'))
+    cm = host.get('class_module') or {}
     if want['build'] == 'always':
+        if cm.get('installed'):
+            return None, ('perfsec_build=always, but class perf_event comes from module %s: the rebuilt policy '
+                          'would declare it twice; not rebuilt (roll the class module back first)' % cm.get('name'))
         return 'perfsec_build=always', None
     if policy['perf_event_class'] is None:
         return None, ('cannot tell whether the %s defines class perf_event (%s): not rebuilt; the next '
                       'run decides once a policy is loaded' % (name, policy.get('error') or 'unreadable'))
     reason = None
+    module_route = want.get('class_source') == 'module'
     if not policy['perf_event_class']:
+        if module_route and not _perfmon_needed(host, want, policy, denies):
+            return None, None
         reason = 'the %s lacks class perf_event' % name
+        if module_route:
+            reason += ' and capability2 perfmon, which only a rebuild adds (the rebuild adds the class too)'
+    elif not policy['perfmon'] and cm.get('installed'):
+        note = 'class perf_event from module %s, perfmon not mediated' % cm.get('name')
+        if _perfmon_needed(host, want, policy, denies):
+            note += ('; a rebuild for perfmon would declare the class twice: not rebuilt (roll the class '
+                     'module back, then run with perfsec_class_source=rebuild)')
+        return None, note
     elif not policy['perfmon']:
         if host['kernel'].get('cap_perfmon') and denies:
             reason = ('the %s lacks capability2 perfmon and denies unknown permissions: users with '
@@ -190,6 +244,13 @@ def _build_reason(host, want, policy):
     if reason and want['build'] == 'never':
         return None, '%s, but perfsec_build=never: not rebuilt' % reason
     return reason, None
+
+
+def _perfmon_needed(host, want, policy, denies):
+    """Whether a policy without perfmon must be rebuilt for it (only a rebuild can add it)."""
+    if policy.get('perfmon'):
+        return False
+    return bool((host['kernel'].get('cap_perfmon') and denies) or want['require_perfmon'])
 
 
 def _module_reason(mod):
@@ -234,6 +295,9 @@ def decide(host, want):
                          'policy packages first (Fedora/EL: selinux-policy-targeted; Debian: '
                          'selinux-basics selinux-policy-default, then selinux-activate)')
     policy = _policy_view(host)
+    cm = host.get('class_module') or {}
+    policy['class_from'] = (None if not policy['perf_event_class'] else
+                            'module %s' % cm['name'] if cm.get('installed') else 'policy')
     if kern.get('hook') is False:
         notes.append('kernel %s has no SELinux perf_event hook (%s): SELinux cannot control '
                      'perf_event_open() here; nothing SELinux-wise is changed (a kernel >= 5.5, or '
@@ -246,8 +310,19 @@ def decide(host, want):
     if note:
         notes.append(note)
     if build:
+        gone = _rebuild_gone(host, policy)
+        if gone:
+            notes.append(gone)
         reasons['policy_build'] = build
         reasons['policy_install'] = 'the rebuilt policy is not installed: %s' % build
+    elif want.get('class_source') == 'module' or (host.get('class_module') or {}).get('installed'):
+        name = '%s policy (%s)' % (policy['source'], se.get('policy_type') or 'unknown type')
+        why = _class_module_reason(host, want, policy, name)
+        if why:
+            reasons['class_module'] = why
+            if not policy.get('perfmon'):
+                notes.append('class perf_event from module %s, perfmon not mediated'
+                             % (host.get('class_module') or {}).get('name', CLASS_MODULE_NAME))
 
     if not se.get('enabled'):
         if se.get('lsm') is False:
@@ -257,8 +332,11 @@ def decide(host, want):
         reasons['selinux_enable'] = '%s; /etc/selinux/config says SELINUX=%s' % (why, se.get('config_mode'))
 
     relabel = []
-    if 'policy_install' in reasons or want.get('policy_installed'):
-        relabel.append('new policy packages are installed on this run')
+    if want.get('policy_installed'):
+        relabel.append('the caller installed new policy packages')
+    if 'policy_install' in reasons and se.get('enabled') and want['relabel_mode'] != 'always':
+        notes.append('the rebuilt packages load the policy live (their %post runs load_policy and relabels '
+                     'only changed file contexts): no reboot')
     if 'selinux_enable' in reasons:
         relabel.append('SELinux is being enabled: files written while it was off carry no labels')
     if se.get('autorelabel_pending'):
@@ -370,6 +448,44 @@ def store_cil(store_dir, name, priority):
     """The CIL text the store keeps for a module (bzip2-compressed or not), or None."""
     data = _store_cil_bytes(store_dir, name, priority)
     return None if data is None else data.decode('utf-8', 'replace')
+
+
+def inspect_class_module(modules, store_dir=None):
+    """The class module's state for decide() (perfsec_class_source=module): installed at its
+    priority, enabled, and its CIL's checksum against CLASS_MODULE_CIL's."""
+    import hashlib
+    from ansible_collections.perfsec.selinux.plugins.module_utils import semodule as sm
+    entry = sm.find_module(modules, CLASS_MODULE_NAME, CLASS_MODULE_PRIORITY)
+    out = {'name': CLASS_MODULE_NAME, 'priority': CLASS_MODULE_PRIORITY, 'installed': entry is not None,
+           'enabled': entry['enabled'] if entry else None, 'checksum': None,
+           'desired_checksum': hashlib.sha256(CLASS_MODULE_CIL.encode()).hexdigest(), 'cil': CLASS_MODULE_CIL}
+    if entry:
+        out['checksum'] = entry.get('checksum') or (
+            store_checksum(store_dir, CLASS_MODULE_NAME, CLASS_MODULE_PRIORITY) if store_dir else None)
+    return out
+
+
+def policy_record(state_dir):
+    """The newest install record policy_install wrote (state.json under the backup directory):
+    which rebuilt packages perfsec installed. None when there is none."""
+    import json
+    best = None
+    try:
+        names = os.listdir(state_dir)
+    except OSError:
+        return None
+    for name in names:
+        path = os.path.join(state_dir, name, 'state.json')
+        try:
+            mtime = os.stat(path).st_mtime
+            if best is None or mtime > best[0]:
+                with open(path) as f:
+                    data = json.load(f)
+                if isinstance(data, dict) and isinstance(data.get('installed'), list):
+                    best = (mtime, {'installed': [str(x) for x in data['installed']][:16], 'path': path})
+        except (OSError, IOError, ValueError):
+            continue
+    return best[1] if best else None
 
 
 def granted(cil_text):

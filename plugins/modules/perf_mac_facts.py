@@ -138,6 +138,20 @@ options:
         description: The caller installed new policy packages on this run (a reason to relabel).
         type: bool
         default: false
+      class_source:
+        description:
+          - Where class C(perf_event) comes from when the policy lacks it.
+          - C(rebuild) (the seed's procedure) rebuilds and installs the policy packages; their
+            C(%post) loads the new policy live where SELinux is enabled, so no reboot.
+          - C(module) declares the class with the CIL module C(perfsec_perf_event) at priority 250
+            (one C(semodule) transaction; no rebuild, no package replaced, no reboot; it survives
+            policy package updates). A module cannot add C(perfmon) to capability2; where the
+            policy lacks it the plan notes "perfmon not mediated", and a policy that must have
+            perfmon (it denies unknown permissions on a CAP_PERFMON kernel, or
+            O(plan.require_perfmon)) is rebuilt instead.
+        type: str
+        choices: [rebuild, module]
+        default: rebuild
       module:
         description: The perf policy module the host should have (omit to leave modules out of the plan).
         type: dict
@@ -359,13 +373,17 @@ ansible_facts:
         plan:
           description:
             - Only with O(plan). C(steps) lists, in the order the plays run them, each step the
-              host needs (C(policy_build), C(policy_install), C(selinux_enable), C(permissive),
-              C(relabel), C(final_mode), C(module)) with its C(reason); C(needs) maps every step
-              to a bool; C(converged) is true when there is none. C(supported) is false on a
-              kernel without the SELinux perf_event hook (nothing is planned then). C(notes)
-              says what was decided against and why; C(policy) which policy was read (C(loaded),
-              C(installed) on disk, or C(unknown)); C(module) the perf module's state;
-              C(summary) one line for the play output.
+              host needs (C(policy_build), C(policy_install), C(class_module), C(selinux_enable),
+              C(permissive), C(relabel), C(final_mode), C(module)) with its C(reason); C(needs)
+              maps every step to a bool; C(converged) is true when there is none. C(supported) is
+              false on a kernel without the SELinux perf_event hook (nothing is planned then).
+              C(notes) says what was decided against and why; C(policy) which policy was read
+              (C(loaded), C(installed) on disk, or C(unknown)) and C(policy.class_from) where
+              class perf_event comes from (C(policy), C(module perfsec_perf_event), or null when
+              it is not defined); C(module) the perf module's state; C(class_module) the class
+              module's (name, priority, installed, enabled, checksum, desired_checksum, and
+              C(cil), the text to install on the module route); C(summary) one line for the
+              play output.
           type: dict
           returned: when O(plan) is set
           sample:
@@ -374,10 +392,18 @@ ansible_facts:
             steps:
               - step: module
                 reason: perfsec_perf@300 is not installed
-            needs: {policy_build: false, policy_install: false, selinux_enable: false,
-                    permissive: false, relabel: false, final_mode: false, module: true}
+            needs: {policy_build: false, policy_install: false, class_module: false,
+                    selinux_enable: false, permissive: false, relabel: false, final_mode: false,
+                    module: true}
             notes: []
             summary: module (perfsec_perf@300 is not installed)
+        class_module:
+          description:
+            - The name and priority of the CIL module that declares class C(perf_event) on the module
+              route (C(perfsec_class_source=module)); O(plan) returns its state in C(plan.class_module).
+          type: dict
+          returned: always
+          sample: {name: perfsec_perf_event, priority: 250}
         last_change:
           description:
             - When perfsec last changed this host, as far as files show it - the newest
@@ -418,6 +444,7 @@ PERF_SYSCTLS = (
 )
 AUDIT_LOG = '/var/log/audit/audit.log'
 PERFSEC_STATE_DIR = '/var/lib/perfsec'
+POLICY_BACKUP_DIR = '/var/lib/perfsec/policy-backup'
 PERF_SEARCH_DIRS = ('/usr/local/bin', '/usr/bin', '/bin', '/usr/sbin', '/sbin')
 AUDIT_TS_RE = re.compile(r'audit\((\d+(?:\.\d+)?):\d+\)')
 DENIAL_CLASSES = {'perf_event': None, 'capability2': frozenset(['perfmon', 'bpf'])}
@@ -713,6 +740,7 @@ def main():
                 final_mode=dict(type='str', default='enforcing', choices=list(planner.FINAL_MODES)),
                 relabel_mode=dict(type='str', default='auto', choices=list(planner.RELABEL_CHOICES)),
                 policy_installed=dict(type='bool', default=False),
+                class_source=dict(type='str', default='rebuild', choices=list(planner.CLASS_SOURCES)),
                 module=dict(type='dict', options=dict(
                     name=dict(type='str', required=True),
                     priority=dict(type='int', default=300),
@@ -757,6 +785,8 @@ def main():
         facts['denials'] = no_denials(p['audit_log'], p['denials_max_age'], enabled=False)
     facts['last_change'] = gather_last_change(p['change_paths'], facts['modules'],
                                               facts['perf_users'], root)
+    # the class module of perfsec_class_source=module, by name and priority (rollback removes it)
+    facts['class_module'] = {'name': planner.CLASS_MODULE_NAME, 'priority': planner.CLASS_MODULE_PRIORITY}
     if p['plan']:
         facts['plan'] = make_plan(module, p, facts, root)
     module.exit_json(changed=False, ansible_facts={'perfsec': facts})
@@ -776,11 +806,22 @@ def plan_host(facts, root='/'):
 def make_plan(module, p, facts, root='/'):
     """The host's plan (module_utils/plan.decide) from the facts just read, plus the policy
     installed on disk when none is loaded and the perf module's state in the store."""
+    from ansible_collections.perfsec.selinux.plugins.module_utils import semodule as sm
     want = p['plan']
     host = plan_host(facts, root)
+    host['policy_record'] = planner.policy_record(rooted(root, POLICY_BACKUP_DIR))
     spec = want['module']
+    modules = []
+    store = store_name(root)
+    sdir = sm.store_dir(None if root == '/' else root, store)
+    if sdir and os.path.isdir(sdir) and module.get_bin_path('semodule'):
+        try:
+            modules = planner.list_modules_fast(module, None if root == '/' else root,
+                                                store if root != '/' else None)
+        except sm.SemoduleError as e:
+            module.fail_json(msg='cannot list the policy modules for the plan: %s' % e.msg)
+    host['class_module'] = planner.inspect_class_module(modules, sdir)
     if spec:
-        from ansible_collections.perfsec.selinux.plugins.module_utils import semodule as sm
         from ansible_collections.perfsec.selinux.plugins.module_utils import te as temod
         if not sm.valid_name(spec['name']):
             module.fail_json(msg='invalid module name %r: use letters, digits, _ and -, starting with a letter'
@@ -789,15 +830,6 @@ def make_plan(module, p, facts, root='/'):
             module.fail_json(msg='plan.module.priority must be between 1 and 999, got %d' % spec['priority'])
         if spec['generate'] and spec['content']:
             module.fail_json(msg='plan.module: give content (a .te) or generate=true, not both')
-        modules = []
-        store = store_name(root)
-        sdir = sm.store_dir(None if root == '/' else root, store)
-        if sdir and os.path.isdir(sdir) and module.get_bin_path('semodule'):
-            try:
-                modules = planner.list_modules_fast(module, None if root == '/' else root,
-                                                    store if root != '/' else None)
-            except sm.SemoduleError as e:
-                module.fail_json(msg='cannot list the policy modules for the plan: %s' % e.msg)
         try:
             state = planner.inspect_module(module, spec, modules, sdir)
         except (temod.CompileError, sm.SemoduleError) as e:
@@ -814,6 +846,7 @@ def make_plan(module, p, facts, root='/'):
     except ValueError as e:
         module.fail_json(msg=str(e))
     result['module'] = host['module']
+    result['class_module'] = host['class_module']
     result['kernel'] = host['kernel']
     result['summary'] = planner.summary(result)
     return result

@@ -15,7 +15,7 @@ from ansible_collections.perfsec.selinux.plugins.modules import perf_mac_facts a
 from helpers import make_proc, write_file
 
 WANT = {'build': 'auto', 'require_perfmon': False, 'final_mode': 'enforcing',
-        'relabel_mode': 'auto', 'policy_installed': False}
+        'relabel_mode': 'auto', 'policy_installed': False, 'class_source': 'rebuild'}
 BASE_CIL = """(handleunknown {handle})
 (mls true)
 (common cap2 (mac_override mac_admin syslog wake_alarm block_suspend audit_read {perfmon}))
@@ -76,9 +76,11 @@ def host_of(base):
     return pmf.plan_host(facts, base)
 
 
-def decide(base, module=None, **want):
+def decide(base, module=None, class_module=None, policy_record=None, **want):
     host = host_of(base)
     host['module'] = module
+    host['class_module'] = class_module
+    host['policy_record'] = policy_record
     w = dict(WANT)
     w.update(want)
     return plan.decide(host, w)
@@ -127,24 +129,113 @@ def test_row_permissive_with_class_goes_enforcing_without_relabel(tmp_path):
     assert reason(p, 'final_mode') == 'runtime permissive, config permissive; wanted enforcing'
 
 
-def test_row_no_class_rebuilds_installs_relabels(tmp_path):
-    """Fedora 31-33: the loaded policy lacks class perf_event."""
+def test_row_no_class_rebuilds_installs_no_reboot(tmp_path):
+    """Fedora 31-33, permissive: the loaded policy lacks class perf_event. The rebuilt packages'
+    %post loads the policy live (as Fedora's does): no relabel, no reboot."""
     p = decide(tree(str(tmp_path), selinux='permissive', perf_event=False, perfmon=False))
-    assert steps(p) == ['policy_build', 'policy_install', 'relabel', 'final_mode']
+    assert steps(p) == ['policy_build', 'policy_install', 'final_mode']
     assert 'lacks class perf_event' in reason(p, 'policy_build')
-    assert reason(p, 'relabel') == 'new policy packages are installed on this run'
+    assert reason(p, 'final_mode') == 'runtime permissive, config permissive; wanted enforcing'
+    assert any('load the policy live' in n and 'no reboot' in n for n in p['notes'])
 
 
-def test_row_no_class_enforcing_goes_permissive_for_the_relabel(tmp_path):
+def test_row_no_class_enforcing_stays_enforcing(tmp_path):
+    """Enforcing and no class: nothing lowers the protection (no permissive, no relabel)."""
     p = decide(tree(str(tmp_path), selinux='enforcing', perf_event=False, perfmon=False))
+    assert steps(p) == ['policy_build', 'policy_install']
+
+
+def test_row_no_class_relabel_always_keeps_the_seeds_reboot(tmp_path):
+    p = decide(tree(str(tmp_path), selinux='enforcing', perf_event=False, perfmon=False), relabel_mode='always')
     assert steps(p) == ['policy_build', 'policy_install', 'permissive', 'relabel', 'final_mode']
-    assert 'runtime enforcing, config enforcing' in reason(p, 'permissive')
+    assert reason(p, 'relabel') == 'relabel_mode=always'
+    assert not any('load the policy live' in n for n in p['notes'])
+
+
+def test_row_rebuilt_class_gone_after_a_package_update(tmp_path):
+    """The rebuild route's packages were replaced (dnf update): the record of ours says so."""
+    rec = {'installed': ['selinux-policy-2.20221101-48.fc31like.perf1.noarch'], 'path': '/var/lib/perfsec/x/state.json'}
+    p = decide(tree(str(tmp_path), selinux='enforcing', perf_event=False, perfmon=False), policy_record=rec)
+    assert steps(p) == ['policy_build', 'policy_install']
+    assert any('class perf_event is gone although perfsec installed selinux-policy-2.20221101-48.fc31like.perf1'
+               in n and 'replaced' in n for n in p['notes'])
+    p = decide(tree(str(tmp_path / 'b'), selinux='enforcing'), policy_record=rec, module=MODULE_OK)
+    assert p['converged'] and not p['notes']
+
+
+# --- rows: the module route (perfsec_class_source=module) -------------------------------------
+
+CLASS_OK = {'name': plan.CLASS_MODULE_NAME, 'priority': plan.CLASS_MODULE_PRIORITY, 'installed': True,
+            'enabled': True, 'checksum': 'c1', 'desired_checksum': 'c1'}
+
+
+def test_row_module_route_no_class_declares_it_without_rebuild(tmp_path):
+    p = decide(tree(str(tmp_path), selinux='permissive', perf_event=False, perfmon=False, deny_unknown=False), class_source='module')
+    assert steps(p) == ['class_module', 'final_mode']
+    assert reason(p, 'class_module').startswith('the loaded policy (targeted) lacks class perf_event: declare it '
+                                                'with the CIL module perfsec_perf_event@250')
+    assert 'class perf_event from module perfsec_perf_event, perfmon not mediated' in p['notes']
+
+
+def test_row_module_route_enforcing_no_permissive(tmp_path):
+    p = decide(tree(str(tmp_path), selinux='enforcing', perf_event=False, perfmon=False, deny_unknown=False), class_source='module')
+    assert steps(p) == ['class_module']
+
+
+def test_row_module_route_converged_notes_perfmon(tmp_path):
+    """The class module is loaded (selinuxfs shows the class), perfmon is not in the policy."""
+    p = decide(tree(str(tmp_path), perf_event=True, perfmon=False, deny_unknown=False), class_source='module',
+               class_module=CLASS_OK, module=MODULE_OK)
+    assert p['converged'] is True
+    assert p['notes'] == ['class perf_event from module perfsec_perf_event, perfmon not mediated']
+
+
+def test_row_module_route_disabled_or_stale_class_module(tmp_path):
+    base = tree(str(tmp_path), perf_event=False, perfmon=False, deny_unknown=False)
+    cm = dict(CLASS_OK, enabled=False)
+    assert 'installed but disabled' in reason(decide(base, class_source='module', class_module=cm, module=MODULE_OK),
+                                             'class_module')
+    cm = dict(CLASS_OK, checksum='c0')
+    assert 'differs' in reason(decide(base, class_source='module', class_module=cm, module=MODULE_OK), 'class_module')
+
+
+def test_row_module_route_perfmon_needed_rebuilds(tmp_path):
+    """deny_unknown and a CAP_PERFMON kernel: only a rebuild adds perfmon (and the class)."""
+    p = decide(tree(str(tmp_path), perf_event=False, perfmon=False, deny_unknown=True), class_source='module',
+               require_perfmon=True)
+    assert steps(p)[:2] == ['policy_build', 'policy_install'] and 'class_module' not in steps(p)
+    assert 'only a rebuild adds' in reason(p, 'policy_build')
+
+
+def test_row_module_route_class_module_blocks_a_rebuild(tmp_path):
+    """The class from our module and a rebuild wanted for perfmon: the class would be declared twice."""
+    p = decide(tree(str(tmp_path), perf_event=True, perfmon=False, deny_unknown=False), class_source='rebuild', require_perfmon=True,
+               class_module=CLASS_OK, module=MODULE_OK)
+    assert p['converged'] is True
+    assert any('declare the class twice' in n for n in p['notes'])
+    p = decide(tree(str(tmp_path / 'b'), perf_event=True, perfmon=False, deny_unknown=False), build='always', class_module=CLASS_OK,
+               module=MODULE_OK)
+    assert p['converged'] is True and any('declare it twice' in n for n in p['notes'])
+
+
+def test_row_module_route_selinux_off_class_module_in_store(tmp_path):
+    """SELinux off, the store's base lacks the class, our class module is in the store: no rebuild."""
+    base = tree(str(tmp_path), selinux='nopolicy', disk={'perf_event': False, 'perfmon': False, 'handle': 'allow'})
+    p = decide(base, class_source='module', class_module=CLASS_OK, module=MODULE_OK)
+    assert steps(p) == ['selinux_enable', 'relabel', 'final_mode']
+    p = decide(base, class_source='module', module=MODULE_OK)
+    assert steps(p) == ['class_module', 'selinux_enable', 'relabel', 'final_mode']
+
+
+def test_class_module_cil_declares_the_six_permissions():
+    assert '(class perf_event (open cpu kernel tracepoint read write))' in plan.CLASS_MODULE_CIL
+    assert '(classorder (unordered perf_event))' in plan.CLASS_MODULE_CIL
 
 
 def test_row_class_without_perfmon_deny_unknown_rebuilds(tmp_path):
     """RHEL 8.4+ / refpolicy 2020 on an MLS-like policy that denies unknown permissions."""
     p = decide(tree(str(tmp_path), perfmon=False, deny_unknown=True))
-    assert steps(p) == ['policy_build', 'policy_install', 'permissive', 'relabel', 'final_mode']
+    assert steps(p) == ['policy_build', 'policy_install']
     assert 'lacks capability2 perfmon and denies unknown permissions' in reason(p, 'policy_build')
 
 
@@ -244,7 +335,7 @@ def test_row_kernel_booted_without_selinux_class_missing_on_disk(tmp_path):
     assert steps(p) == ['policy_build', 'policy_install', 'selinux_enable', 'relabel', 'final_mode']
     assert 'installed policy (targeted) lacks class perf_event' in reason(p, 'policy_build')
     assert 'booted without the SELinux LSM' in reason(p, 'selinux_enable')
-    assert 'new policy packages' in reason(p, 'relabel') and 'being enabled' in reason(p, 'relabel')
+    assert reason(p, 'relabel') == 'SELinux is being enabled: files written while it was off carry no labels'
 
 
 def test_row_selinux_off_policy_unreadable_not_rebuilt(tmp_path):
@@ -274,14 +365,14 @@ def test_row_relabel_always_goes_permissive_first(tmp_path):
 
 
 def test_row_relabel_never_notes_the_reason(tmp_path):
-    p = decide(tree(str(tmp_path), selinux='permissive', perf_event=False, perfmon=False), relabel_mode='never')
+    p = decide(tree(str(tmp_path), selinux='permissive', autorelabel=True), relabel_mode='never')
     assert 'relabel' not in steps(p) and 'permissive' not in steps(p)
     assert any('relabel_mode=never' in n for n in p['notes'])
 
 
 def test_row_caller_installed_packages(tmp_path):
     p = decide(tree(str(tmp_path)), module=MODULE_OK, policy_installed=True)
-    assert reason(p, 'relabel') == 'new policy packages are installed on this run'
+    assert reason(p, 'relabel') == 'the caller installed new policy packages'
 
 
 def test_row_final_permissive(tmp_path):
