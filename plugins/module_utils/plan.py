@@ -377,7 +377,8 @@ def summary(plan):
     """One line per host for the play output."""
     if plan['converged']:
         return 'converged: nothing to do%s' % ('' if not plan['notes'] else ' (%s)' % '; '.join(plan['notes']))
-    return '; '.join('%s (%s)' % (s['step'], s['reason']) for s in plan['steps'])
+    line = '; '.join('%s (%s)' % (s['step'], s['reason']) for s in plan['steps'])
+    return line + ('' if not plan['notes'] else '; notes: %s' % '; '.join(plan['notes']))
 
 
 # --- the perf module in the store ----------------------------------------------------------

@@ -411,6 +411,9 @@ def test_summary_lines(tmp_path):
     assert plan.summary(p) == 'final_mode (runtime permissive, config permissive; wanted enforcing)'
     p = decide(tree(str(tmp_path / 'x')), module=MODULE_OK)
     assert plan.summary(p) == 'converged: nothing to do'
+    p = decide(tree(str(tmp_path / 'c'), selinux='permissive', perf_event=False, perfmon=False), module=MODULE_OK)
+    assert plan.summary(p).endswith('; notes: the rebuilt packages load the policy live (their %post runs load_policy '
+                                    'and relabels only changed file contexts): no reboot')
 
 
 def test_kallsyms_symbol_across_a_block_boundary(tmp_path):
