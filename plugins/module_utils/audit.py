@@ -53,6 +53,24 @@ Security contract of :func:`generate_rules`: a rule is emitted only for a *denie
 
 Only names that match :data:`TYPE_RE` / :data:`PERM_RE` reach the rules, so no other log text
 ever reaches :func:`render_te`. Output is sorted: the same records always give the same module.
+
+Reading log files: :func:`read_prefiltered` reads a binary file in blocks of
+:data:`BLOCK_SIZE` bytes, splits them at ``\n`` (the partial last line is carried over) and
+passes on only the lines that hold ``tclass=perf_event``, ``tclass=capability2`` or
+``tclass=cap2_userns`` (:data:`PREFILTER_CLASSES`): a record without one of them cannot give a
+rule, nor a ``domain`` / ``perm`` / ``target`` skip. The other lines are counted in bulk, per
+block, under the reason ``not_perf`` (blank lines and separators included), without being
+decoded or parsed; so with it, ``not_avc``, ``unparsable``, ``granted``, ``comm`` and ``class``
+and the form counts only cover the lines that were passed on. A line longer than
+:data:`MAX_LINE` bytes is ``too_long`` either way (one :data:`TOO_LONG_LINE` per line, never held
+whole). :func:`read_lines` is the line-by-line reader (every line decoded and parsed); on the
+same file both give the same rules, and the same counts for the lines passed on.
+
+Time window: with ``since`` (epoch seconds), :func:`generate_rules` uses only the AVC records
+whose own ``audit(SECS.MS:SERIAL)`` stamp (auditd, ``kernel``, ``dmesg`` and the ``kernel``
+journal lines) is at or after it; older ones are skipped as ``before_since``, and records that
+carry no such stamp (``ausearch -i``, the journal's ``audit[PID]`` transport, ``journal_cat``)
+as ``no_time``. Both reasons are present only when ``since`` is given.
 Python 3.6 compatible.
 """
 from __future__ import (absolute_import, division, print_function)
@@ -81,13 +99,24 @@ HEX_RE = re.compile(r'^[0-9A-F]+\Z')
 
 FORMS = ('auditd', 'ausearch_interpreted', 'kernel', 'dmesg', 'journal', 'journal_cat')
 SKIP_REASONS = ('too_long', 'unparsable', 'not_avc', 'granted', 'comm', 'class', 'domain', 'perm', 'target')
+# reasons present only when used: not_perf (lines counted in bulk by read_prefiltered),
+# before_since / no_time (generate_rules with since)
+NOT_PERF = 'not_perf'
+SINCE_REASONS = ('before_since', 'no_time')
+BULK_REASONS = frozenset([NOT_PERF])
+
+# read_prefiltered: block size, and the tclass values that make a line worth parsing
+BLOCK_SIZE = 1 << 20
+PREFILTER_CLASSES = (b'perf_event', b'capability2', b'cap2_userns')
+_TCLASS = b'tclass='
+_NL = b'\n'
 
 # --- record framing: every pattern is anchored, its repetitions bounded or unambiguous -------
 _RAW_TS_RE = re.compile(r'^[0-9]{1,20}\.[0-9]{1,9}:[0-9]{1,20}\Z')
 _AUDITD_RE = re.compile(
     r'(?:node=[^ ]{1,255} )?type=(?P<type>[A-Z][A-Z0-9_]{0,31}) msg=audit\((?P<ts>[^()]{1,64})\) ?:(?: +|\Z)')
 _PRINTK = (r'(?:audit: )?type=(?P<ktype>[0-9]{1,5}) '
-           r'audit\([0-9]{1,20}\.[0-9]{1,9}:[0-9]{1,20}\):(?: +|\Z)')
+           r'audit\((?P<kts>[0-9]{1,20}\.[0-9]{1,9}):[0-9]{1,20}\):(?: +|\Z)')
 _PRINTK_RE = re.compile(_PRINTK)
 _DMESG_RE = re.compile(
     r'(?:<[0-9]{1,3}>)?(?:[a-z]{1,8} {0,8}:[a-z]{1,8} {0,8}: )?\[[ 0-9A-Za-z.:+<>]{1,64}\] ' + _PRINTK)
@@ -132,29 +161,29 @@ def context_type(ctx):
 
 
 def _frame(s):
-    """(form, is_avc, body offset) of a stripped line, or None when it is no audit record."""
+    """(form, is_avc, body offset, epoch stamp text or None) of a stripped line, or None when it
+    is no audit record. The stamp is the ``SECS.MS`` of ``audit(SECS.MS:SERIAL)``; ``ausearch -i``,
+    the journal's audit transport and ``journal_cat`` have none."""
     m = _AUDITD_RE.match(s)
     if m:
         ts = m.group('ts')
         if _RAW_TS_RE.match(ts):
-            form = 'auditd'
-        elif ' ' in ts:
-            form = 'ausearch_interpreted'
-        else:
-            return None
-        return form, m.group('type') == 'AVC', m.end()
+            return 'auditd', m.group('type') == 'AVC', m.end(), ts[:ts.index(':')]
+        if ' ' in ts:
+            return 'ausearch_interpreted', m.group('type') == 'AVC', m.end(), None
+        return None
     for form, regex in (('kernel', _PRINTK_RE), ('dmesg', _DMESG_RE)):
         m = regex.match(s)
         if m:
-            return form, m.group('ktype') == '1400', m.end()
+            return form, m.group('ktype') == '1400', m.end(), m.group('kts')
     m = _JOURNAL_RE.match(s)
     if m:
         if m.group('ktype') is not None:
-            return 'journal', m.group('ktype') == '1400', m.end()
-        return 'journal', m.group('atype') == 'AVC', m.end()
+            return 'journal', m.group('ktype') == '1400', m.end(), m.group('kts')
+        return 'journal', m.group('atype') == 'AVC', m.end(), None
     m = _CAT_RE.match(s)
     if m and s.startswith('avc:', m.end()):
-        return 'journal_cat', True, m.end()
+        return 'journal_cat', True, m.end(), None
     return None
 
 
@@ -197,7 +226,7 @@ def _parse(s):
     fr = _frame(s)
     if fr is None:
         return None
-    form, is_avc, pos = fr
+    form, is_avc, pos, stamp = fr
     if not is_avc:
         return form, None, False
     m = _BODY_RE.match(s, pos)
@@ -220,7 +249,8 @@ def _parse(s):
     comm = _untrusted(fields['comm']) if 'comm' in fields else None
     return form, {'result': m.group(1), 'perms': sorted(set(perms)), 'comm': comm,
                   'stype': stype, 'ttype': ttype, 'tclass': tclass,
-                  'permissive': fields.get('permissive'), 'form': form}, True
+                  'permissive': fields.get('permissive'), 'form': form,
+                  'time': float(stamp) if stamp is not None else None}, True
 
 
 def _strip(line):
@@ -234,9 +264,10 @@ def _too_long(line):
 
 
 def parse_avc(line):
-    """One line → dict(result, perms, comm, stype, ttype, tclass, permissive, form) or None
-    when the line is not a well-formed kernel AVC record (or longer than MAX_LINE). Raises
-    nothing."""
+    """One line → dict(result, perms, comm, stype, ttype, tclass, permissive, form, time) or None
+    when the line is not a well-formed kernel AVC record (or longer than MAX_LINE). ``time``: the
+    record's ``audit(SECS.MS:SERIAL)`` stamp as epoch seconds, or None when its form has none.
+    Raises nothing."""
     if not isinstance(line, str) or _too_long(line):
         return None
     r = _parse(_strip(line))
@@ -281,20 +312,173 @@ def _ignored(s):
             or (s.startswith('-- ') and s.endswith(' --')))
 
 
-def generate_rules(text, allowed_domains, comm=None, include_bpf=False, allowed_targets=None, forms=None):
+def _decode(raw):
+    # as ansible's to_text(errors='surrogate_or_replace') on Python 3
+    return raw.decode('utf-8', 'surrogateescape')
+
+
+def read_lines(f):
+    """The lines of a binary file object, one by one, each decoded (the reference reader: every
+    line reaches the parser). Memory is bounded whatever the input: a line is read at most
+    MAX_LINE + 1 bytes at a time; a longer line is passed on as TOO_LONG_LINE (too_long) and
+    the rest of it is discarded as it is read."""
+    in_long_line = False
+    while True:
+        raw = f.readline(MAX_LINE + 1)
+        if not raw:
+            break
+        complete = raw.endswith(b'\n')
+        if in_long_line:
+            in_long_line = not complete     # the rest of an over-long line: dropped
+            continue
+        if not complete and len(raw) > MAX_LINE:
+            in_long_line = True
+            yield TOO_LONG_LINE
+            continue
+        yield _decode(raw)
+
+
+def _scan_block(buf, start, end):
+    """The complete lines of ``buf[start:end]`` (``buf[end - 1]`` is a newline): TOO_LONG_LINE
+    for each line over MAX_LINE, the decoded lines that hold ``tclass=`` + one of
+    PREFILTER_CLASSES, then one BulkSkip for the others (when there are any)."""
+    lines = buf.count(_NL, start, end)
+    # over-long lines, found in about (end - start) / MAX_LINE steps: the last newline of the
+    # next MAX_LINE + 1 bytes ends a run of lines that all fit; none means the line is too long
+    long_starts = None
+    p = start
+    while p < end:
+        r = buf.rfind(_NL, p, min(p + MAX_LINE + 1, end))
+        if r >= 0:
+            p = r + 1
+            continue
+        if long_starts is None:
+            long_starts = set()
+        long_starts.add(p)
+        p = buf.find(_NL, p, end) + 1
+    if long_starts:
+        for dummy in long_starts:
+            yield TOO_LONG_LINE
+    passed = 0
+    i = buf.find(_TCLASS, start, end)
+    while i >= 0:
+        j = i + len(_TCLASS)
+        if not buf.startswith(PREFILTER_CLASSES, j):
+            i = buf.find(_TCLASS, j, end)
+            continue
+        ls = max(buf.rfind(_NL, start, i) + 1, start)
+        le = buf.find(_NL, j, end)
+        if long_starts is None or ls not in long_starts:
+            passed += 1
+            yield _decode(buf[ls:le])
+        i = buf.find(_TCLASS, le + 1, end)
+    rest = lines - passed - (len(long_starts) if long_starts else 0)
+    if rest:
+        yield BulkSkip(NOT_PERF, rest)
+
+
+def read_prefiltered(f, block_size=BLOCK_SIZE):
+    """The lines of a binary file object (``readinto``) that can hold a perf denial, decoded,
+    and :class:`BulkSkip` counts (``not_perf``) for the others, which are never decoded nor
+    parsed: see the module's docstring. Reads ``block_size`` bytes at a time into one buffer
+    of ``block_size + MAX_LINE + 1`` bytes (the carried partial line is at most MAX_LINE
+    bytes: a longer one is passed on as TOO_LONG_LINE at once and the rest of it dropped as it
+    is read), so memory is bounded whatever the input. Lines are split on ``\\n`` only."""
+    if not isinstance(block_size, int) or block_size < 1:
+        raise ValueError('block_size must be a positive integer')
+    buf = bytearray(block_size + MAX_LINE + 1)
+    view = memoryview(buf)
+    fill = 0            # buf[:fill]: the start of the current line (no newline in it)
+    skipping = False    # in a line already passed on as TOO_LONG_LINE: drop it up to its newline
+    while True:
+        got = f.readinto(view[fill:fill + block_size])
+        if not got:
+            break
+        end = fill + got
+        last = buf.rfind(_NL, fill, end)
+        if last < 0:
+            if not skipping:
+                fill = end
+                if fill > MAX_LINE:
+                    skipping, fill = True, 0
+                    yield TOO_LONG_LINE
+            continue
+        start = 0
+        if skipping:                    # fill is 0: the long line ends at the first newline
+            start = buf.find(_NL, 0, end) + 1
+            skipping = False
+        if start <= last:
+            yield from _scan_block(buf, start, last + 1)
+        rest = end - last - 1
+        if rest > MAX_LINE:
+            skipping, fill = True, 0
+            yield TOO_LONG_LINE
+        else:
+            buf[0:rest] = buf[last + 1:end]
+            fill = rest
+    if fill and not skipping:           # the last line, without its newline
+        buf[fill] = 10
+        yield from _scan_block(buf, 0, fill + 1)
+
+
+SINCE_RE = re.compile(r'^[0-9]{1,20}(?:\.[0-9]{1,9})?\Z')
+
+
+class BulkSkip(object):
+    """In an iterable of lines given to :func:`generate_rules`: ``count`` lines skipped without
+    being parsed, under ``reason`` (one of BULK_REASONS)."""
+    __slots__ = ('reason', 'count')
+
+    def __init__(self, reason, count):
+        if reason not in BULK_REASONS or not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            raise ValueError('invalid bulk skip %r %r' % (reason, count))
+        self.reason = reason
+        self.count = count
+
+    def __repr__(self):
+        return 'BulkSkip(%r, %d)' % (self.reason, self.count)
+
+
+def parse_since(value):
+    """``since`` → epoch seconds (float): an int or float, or a string of digits with an optional
+    fraction (``1764337200``, ``1764337200.5``), at least 0. Anything else (a boolean, a date
+    text, a negative, nan/inf, an exponent) raises ValueError."""
+    if isinstance(value, bool):
+        raise ValueError('a boolean is not a time')
+    if isinstance(value, (int, float)):
+        t = float(value)
+    elif isinstance(value, str) and SINCE_RE.match(value):
+        t = float(value)
+    else:
+        raise ValueError('not epoch seconds')
+    if not (0 <= t < 1e20):        # also refuses nan
+        raise ValueError('out of range')
+    return t
+
+
+def generate_rules(text, allowed_domains, comm=None, include_bpf=False, allowed_targets=None, forms=None,
+                   since=None):
     """Denials in ``text`` → (rules, skipped) where rules is a sorted list of
     ``(source, target, tclass, [perms])`` (target ``self`` when equal to the source, or a type
     of ``allowed_targets`` for perf_event read/write) and skipped a dict
     {reason: count, 'total': n} with every reason of SKIP_REASONS. ``comm``: list of command
     names to keep (empty/None: any); it is a filter, not a trust boundary (comm is chosen by
     the process). ``text`` is a string or an iterable of lines (a large log is streamed,
-    never held whole). ``forms``: an optional dict, set to {form: AVC records read} for every
-    form of FORMS.
+    never held whole); a :class:`BulkSkip` in it adds its count to its reason (then present in
+    skipped). ``forms``: an optional dict, set to {form: AVC records read} for every form of
+    FORMS. ``since``: epoch seconds (see :func:`parse_since`), or None; when given, AVC records
+    stamped before it are skipped as ``before_since`` and those without a stamp as ``no_time``
+    (both reasons then present), before they are counted in ``forms``. ``total`` is the sum of
+    every reason.
     """
     allowed_domains = set(allowed_domains or [])
     targets = set(t for t in (allowed_targets or []) if isinstance(t, str) and TYPE_RE.match(t) and t != 'self')
     comms = set(comm or [])
     skipped = dict((r, 0) for r in SKIP_REASONS)
+    if since is not None:
+        since = float(since)
+        for r in SINCE_REASONS:
+            skipped[r] = 0
     counts = dict((f, 0) for f in FORMS)
     acc = {}
     if isinstance(text, str):
@@ -305,7 +489,10 @@ def generate_rules(text, allowed_domains, comm=None, include_bpf=False, allowed_
         if isinstance(line, bytes):
             line = line.decode('utf-8', 'replace')
         elif not isinstance(line, str):
-            skipped['unparsable'] += 1
+            if isinstance(line, BulkSkip):
+                skipped[line.reason] = skipped.get(line.reason, 0) + line.count
+            else:
+                skipped['unparsable'] += 1
             continue
         if _too_long(line):
             skipped['too_long'] += 1
@@ -324,6 +511,13 @@ def generate_rules(text, allowed_domains, comm=None, include_bpf=False, allowed_
         if rec is None:
             skipped['unparsable'] += 1
             continue
+        if since is not None:
+            if rec['time'] is None:
+                skipped['no_time'] += 1
+                continue
+            if rec['time'] < since:
+                skipped['before_since'] += 1
+                continue
         counts[form] += 1
         if rec['result'] != 'denied':
             skipped['granted'] += 1
@@ -348,7 +542,7 @@ def generate_rules(text, allowed_domains, comm=None, include_bpf=False, allowed_
             continue
         acc.setdefault((rec['stype'], target, rec['tclass']), set()).update(perms)
     rules = [(k[0], k[1], k[2], sorted(v)) for k, v in sorted(acc.items())]
-    skipped['total'] = sum(skipped[r] for r in SKIP_REASONS)
+    skipped['total'] = sum(skipped.values())
     if forms is not None:
         forms.clear()
         forms.update(counts)
