@@ -95,18 +95,54 @@ options:
       - Records of other classes, other domains, other commands, USER_AVC, C(granted) records,
         lines longer than 10240 characters (reason C(too_long); kernel records are under 9 KB) or
         that do not parse are skipped and counted in RV(skipped_records); they never grant anything.
+      - "Files of O(from_audit.paths) are prefiltered: only lines that hold C(tclass=perf_event),
+        C(tclass=capability2) or C(tclass=cap2_userns) are parsed (no other line can give a rule);
+        every other line is counted under the reason C(not_perf) without being decoded or parsed,
+        so for those files C(not_avc), C(unparsable), C(granted), C(comm), C(class) and
+        RV(record_forms) count only the lines that were parsed. The rules are the same as parsing
+        every line. O(from_audit.records) is parsed line by line as before."
       - When no record matches, nothing is installed or changed and a warning says so.
       - Mutually exclusive with O(content) and O(src).
     type: dict
     suboptions:
       paths:
         description:
-          - Audit log files to read (for example C(/var/log/audit/audit.log)), line by line with
-            bounded memory. Each must be a regular file (a device such as C(/dev/zero), a FIFO or a
-            directory is refused).
+          - Audit log files to read (for example C(/var/log/audit/audit.log)), in blocks of 1 MiB with
+            bounded memory (about 1 MiB whatever the file size), split on newlines only. Lines that do
+            not hold C(tclass=perf_event), C(tclass=capability2) or C(tclass=cap2_userns) are counted in
+            bulk under C(not_perf) (blank lines included) and never parsed; a line longer than 10240
+            bytes is C(too_long) whatever it holds.
+          - Each must be a regular file (a device such as C(/dev/zero), a FIFO or a directory is
+            refused). Each file is read once, even when listed twice. Plain text only (a compressed
+            C(.gz) log is not decompressed).
         type: list
         elements: path
         default: []
+      rotated:
+        description:
+          - Also read the rotated copies of each live log of O(from_audit.paths) (a path that does not
+            end in C(.N)), as auditd names them, C(audit.log.1) (the newest) to C(audit.log.N), from
+            C(.1) up to the first number that does not exist (at most 999), read oldest first
+            (C(audit.log.N) ... C(audit.log.1), then C(audit.log)). A path ending in C(.N) is read as
+            given. Every rotated copy must be a regular file too.
+        type: bool
+        default: false
+      since:
+        description:
+          - Use only the AVC records stamped at or after this time, given as epoch seconds (UTC, as in
+            the records), a number such as V(1764337200) or V(1764337200.5), or a string of digits
+            with an optional fraction. A date text (V(2025-11-28), V(today)), a negative number or a
+            boolean is refused. For a time window relative to now, compute it in Jinja (the examples
+            take now().timestamp() minus 86400 for the last 24 hours).
+          - The record's own time stamp decides (the epoch seconds C(SECS.MS) that auditd and the kernel
+            write in every record, C(SECS.MS:SERIAL) in parentheses after C(audit)), not the file's or
+            the journal's time. Older records are skipped as
+            C(before_since); records without such a stamp (C(ausearch -i) output, the journal's
+            C(audit[PID]) transport lines, C(journalctl -o cat)) are skipped as C(no_time). Both
+            reasons are in RV(skipped_reasons) only when O(from_audit.since) is set.
+          - Applies to O(from_audit.paths) and O(from_audit.records). Like O(from_audit.comm) it is a
+            filter, not a trust boundary (a forged journal line carries the stamp its writer chose).
+        type: raw
       records:
         description:
           - Audit records as text, for example the output of C(ausearch -m AVC --raw).
@@ -201,6 +237,28 @@ EXAMPLES = r'''
     from_audit:
       paths: [/var/log/audit/audit.log]
       allowed_domains: [user_t, staff_t]
+
+- name: Read the live log and its rotations (audit.log.N ... audit.log.1, audit.log), last 24 hours only
+  perfsec.selinux.perf_semodule:
+    name: my-perf
+    from_audit:
+      paths: [/var/log/audit/audit.log]
+      rotated: true
+      since: "{{ now().timestamp() | int - 86400 }}"
+      allowed_domains: [user_t, staff_t]
+  register: from_log
+
+- name: How many lines were counted without being parsed, and how many records were too old
+  ansible.builtin.debug:
+    msg: "{{ from_log.skipped_reasons.not_perf }} lines without a perf class, {{ from_log.skipped_reasons.before_since }} older records"
+
+- name: Since a fixed time (epoch seconds; date -d '2025-11-28 00:00 UTC' +%s)
+  perfsec.selinux.perf_semodule:
+    name: my-perf
+    from_audit:
+      paths: [/var/log/audit/audit.log]
+      since: 1764288000
+      allowed_domains: [user_t]
 
 - name: On a host without auditd, the kernel's own records from the journal
   ansible.builtin.command:
@@ -313,16 +371,28 @@ te:
   returned: always
   type: str
 skipped_records:
-  description: Number of audit lines skipped by generation (too long, unparsable, not AVC, granted, command, other class, domain, permission or target).
+  description:
+    - Number of audit lines skipped by generation (too long, unparsable, not AVC, granted, command,
+      other class, domain, permission or target; with O(from_audit.paths) also the lines of those
+      files that hold no perf class; with O(from_audit.since) also the records before it or without
+      a time stamp). The value of C(total) in RV(skipped_reasons).
   returned: always
   type: int
   sample: 3
 skipped_reasons:
-  description: Skipped audit lines by reason.
+  description:
+    - Skipped audit lines by reason; C(total) is their sum. Always C(too_long), C(unparsable),
+      C(not_avc), C(granted), C(comm), C(class), C(domain), C(perm), C(target).
+    - C(not_perf), present when O(from_audit.paths) is given, counts the lines of those files that
+      hold none of C(tclass=perf_event), C(tclass=capability2), C(tclass=cap2_userns) (blank lines
+      included); they are counted in bulk, not parsed, so they are not counted under any other
+      reason.
+    - C(before_since) and C(no_time), present when O(from_audit.since) is given, count the AVC
+      records stamped before it and those without a time stamp.
   returned: always
   type: dict
   sample: {"too_long": 0, "unparsable": 1, "not_avc": 0, "granted": 0, "comm": 0, "class": 1, "domain": 1,
-           "perm": 0, "target": 0, "total": 3}
+           "perm": 0, "target": 0, "not_perf": 5636000, "before_since": 12, "no_time": 0, "total": 5636015}
 record_forms:
   description:
     - AVC records read by O(from_audit), by the form they were in (every form is listed, 0 when
@@ -330,6 +400,8 @@ record_forms:
       C(ausearch -i); V(kernel) the printk text (C(journalctl -k -o cat), C(dmesg -t)); V(dmesg)
       C(dmesg) with timestamps; V(journal) C(journalctl) C(short*) modes or a syslog file;
       V(journal_cat) C(journalctl -o cat) of the audit transport.
+    - From O(from_audit.paths), only the records of a perf class are parsed and counted (see
+      C(not_perf)); with O(from_audit.since), only the records in the time window.
     - Empty when O(from_audit) is not used.
   returned: always
   type: dict
@@ -366,15 +438,44 @@ POLICY_BUILD_HINT = ('build and install a policy that defines it with the roles 
                      'perfsec.selinux.policy_build and perfsec.selinux.policy_install')
 
 
-def _read_audit(module, spec):
-    """The audit lines of from_audit: each file streamed line by line (a log of gigabytes is
-    never held in memory), then the given records (split on newlines only).
+# auditd's num_logs is at most 999: audit.log.1 ... audit.log.999
+MAX_ROTATED = 999
+_ROTATED_RE = re.compile(r'\.[0-9]+\Z')
 
-    Memory is bounded whatever the input: a line is read at most au.MAX_LINE + 1 bytes at a time;
-    a longer line is passed on as au.TOO_LONG_LINE (counted as too_long by generate_rules) and the
+
+def _audit_files(spec):
+    """The files of from_audit.paths in reading order: with from_audit.rotated, each live log
+    (a path that does not end in .N) is preceded by its rotations PATH.N ... PATH.1, oldest
+    first (auditd's numbering: .1 is the newest), from .1 up to the first number missing. Each
+    file once (the first time it comes)."""
+    out = []
+    seen = set()
+    for path in spec.get('paths') or []:
+        group = [path]
+        if spec.get('rotated') and not _ROTATED_RE.search(path):
+            n = 1
+            while n <= MAX_ROTATED and os.path.lexists('%s.%d' % (path, n)):
+                n += 1
+            group = ['%s.%d' % (path, i) for i in range(n - 1, 0, -1)] + group
+        for f in group:
+            key = os.path.normpath(f)
+            if key not in seen:
+                seen.add(key)
+                out.append(f)
+    return out
+
+
+def _read_audit(module, spec):
+    """The audit lines of from_audit: each file of _audit_files read in blocks through
+    au.read_prefiltered (a log of gigabytes is never held in memory; lines that cannot hold a
+    perf denial are counted as au.BulkSkip 'not_perf' items, never decoded nor parsed), then the
+    given records (split on newlines only, every line parsed).
+
+    Memory is bounded whatever the input: one buffer of au.BLOCK_SIZE + au.MAX_LINE + 1 bytes; a
+    longer line is passed on as au.TOO_LONG_LINE (counted as too_long by generate_rules) and the
     rest of it is discarded as it is read. Only regular files are read (opened non-blocking, so a
     FIFO cannot hang the task): /dev/zero, a FIFO or a directory is refused with a message."""
-    for path in spec.get('paths') or []:
+    for path in _audit_files(spec):
         try:
             fd = os.open(path, os.O_RDONLY | getattr(os, 'O_NONBLOCK', 0))
             regular = False
@@ -387,21 +488,8 @@ def _read_audit(module, spec):
                 module.fail_json(msg='from_audit.paths: %s is not a regular file (a device, FIFO or '
                                      'directory): give an audit log file, or pass the records as '
                                      'from_audit.records' % path)
-            with os.fdopen(fd, 'rb') as f:
-                in_long_line = False
-                while True:
-                    raw = f.readline(au.MAX_LINE + 1)
-                    if not raw:
-                        break
-                    complete = raw.endswith(b'\n')
-                    if in_long_line:
-                        in_long_line = not complete     # the rest of an over-long line: dropped
-                        continue
-                    if not complete and len(raw) > au.MAX_LINE:
-                        in_long_line = True
-                        yield au.TOO_LONG_LINE
-                        continue
-                    yield to_text(raw, errors='surrogate_or_replace')
+            with os.fdopen(fd, 'rb', 0) as f:
+                yield from au.read_prefiltered(f)
         except (IOError, OSError) as e:
             module.fail_json(msg='cannot read audit log %s: %s; check the path or pass the '
                                  'records as from_audit.records' % (path, to_native(e)))
@@ -465,6 +553,8 @@ def main():
                 allowed_domains=dict(type='list', elements='str', default=['unconfined_t']),
                 include_bpf=dict(type='bool', default=False),
                 allowed_targets=dict(type='list', elements='str', default=[]),
+                since=dict(type='raw'),
+                rotated=dict(type='bool', default=False),
             )),
             reload=dict(type='bool', default=True),
             root=dict(type='path'),
@@ -505,6 +595,15 @@ def main():
             if t == 'self':
                 module.fail_json(msg='from_audit.allowed_targets: self is always a target; list other '
                                      'types (perf_event read/write only)')
+    since = None
+    if p['from_audit'] and p['from_audit']['since'] is not None:
+        try:
+            since = au.parse_since(p['from_audit']['since'])
+        except ValueError:
+            module.fail_json(msg='from_audit.since must be epoch seconds (a number such as 1764337200 or '
+                                 '1764337200.5, at least 0; not a date text), got %r; for the last 24 hours '
+                                 'use the Jinja expression now().timestamp() | int - 86400'
+                                 % (_short(p['from_audit']['since']),))
     if root is None and not os.path.exists(os.path.join(SELINUXFS, 'enforce')):
         module.fail_json(msg='SELinux is disabled on this host (no %s): enable it first '
                              '(role perfsec.selinux.selinux_state), or pass root=/ to manage the '
@@ -548,7 +647,10 @@ def main():
                 text = _read_audit(module, fa)
                 forms = {}
                 rules, skipped = au.generate_rules(text, fa['allowed_domains'], fa['comm'], fa['include_bpf'],
-                                                   allowed_targets=fa['allowed_targets'], forms=forms)
+                                                   allowed_targets=fa['allowed_targets'], forms=forms,
+                                                   since=since)
+                if fa['paths']:
+                    skipped.setdefault(au.NOT_PERF, 0)
                 result['skipped_records'] = skipped['total']
                 result['skipped_reasons'] = skipped
                 result['record_forms'] = forms
