@@ -6,7 +6,9 @@
 
 Variants (interleaved: each repetition runs every variant once, in a rotated order):
   ours_paths  perf_semodule's from_audit.paths path: read the file, generate_rules, render_te
-              (bench/ours_from_audit.py --paths FILE)
+              (bench/ours_from_audit.py --paths FILE): the byte prefilter (issue 19)
+  ours_lines  (with --line-reader) the same with audit.read_lines, every line decoded and parsed
+              (the module's reader before the prefilter)
   ours_role   role perf_module's path: ausearch -m AVC --raw -if FILE | generate_rules
   seed        ausearch -c perf --raw -if FILE | audit2allow -p POLICY   (the reference procedure)
   grep        grep -F perf_event FILE   (the floor: one pass over the bytes)
@@ -50,14 +52,19 @@ def ensure_log(size, seed):
         return path, json.load(f)
 
 
-def variants(log, policy, outdir):
+def variants(log, policy, outdir, line_reader=False):
     q = shlex.quote
     py = q(sys.executable)
     ours = q(os.path.join(HERE, 'ours_from_audit.py'))
     dom = ','.join(ALLOWED)
+    extra = []
+    if line_reader:
+        extra = [('ours_lines', '%s %s --paths %s --allowed-domains %s --line-reader --te %s'
+                  % (py, ours, q(log), dom, q(os.path.join(outdir, 'ours_lines.te'))))]
     return [
         ('ours_paths', '%s %s --paths %s --allowed-domains %s --te %s'
          % (py, ours, q(log), dom, q(os.path.join(outdir, 'ours_paths.te')))),
+    ] + extra + [
         ('ours_role', 'ausearch -m AVC --raw -if %s | %s %s --stdin --allowed-domains %s --te %s'
          % (q(log), py, ours, dom, q(os.path.join(outdir, 'ours_role.te')))),
         ('seed', 'ausearch -c perf --raw -if %s | audit2allow -p %s' % (q(log), q(policy))),
@@ -65,7 +72,7 @@ def variants(log, policy, outdir):
     ]
 
 
-def compare(outdir):
+def compare(outdir, line_reader=False):
     sys.path.insert(0, os.path.join(ROOT, 'build', 'collections'))
     from ansible_collections.perfsec.selinux.plugins.module_utils import audit as au
 
@@ -75,6 +82,7 @@ def compare(outdir):
 
     ours = rules_of('ours_paths.te')
     role = rules_of('ours_role.te')
+    lines = rules_of('ours_lines.te') if line_reader else None
     seed_all = rules_of('seed.out')
     seed_ours = []
     # what the module may grant of audit2allow's rules: allow-listed domains, the class
@@ -86,14 +94,25 @@ def compare(outdir):
             seed_ours.append((src, tgt, tclass, keep))
     extra = [au.rule_text(r) for r in seed_all
              if r[0] not in ALLOWED or r[2] not in ('perf_event', 'capability2') or r[1] != 'self']
-    return {
+    out = {}
+    if line_reader:
+        out['ours_paths_equals_ours_lines'] = ours == lines
+    # the skipped reasons of our variants (the JSON line each printed)
+    for name in ('ours_paths', 'ours_role') + (('ours_lines',) if line_reader else ()):
+        try:
+            with open(os.path.join(outdir, name + '.out')) as f:
+                out['%s_skipped' % name] = json.loads(f.read().strip().splitlines()[-1])['skipped']
+        except (IOError, OSError, ValueError, IndexError, KeyError):
+            pass
+    out.update({
         'ours_rules': [au.rule_text(r) for r in ours],
         'ours_paths_equals_ours_role': ours == role,
         'seed_rules_total': len(seed_all),
         'seed_rules_restricted': [au.rule_text(r) for r in seed_ours],
         'agree_on_allow_listed_domains': ours == seed_ours,
         'seed_extra_rules_not_granted_by_ours': extra,
-    }
+    })
+    return out
 
 
 def main(argv=None):
@@ -101,6 +120,8 @@ def main(argv=None):
     ap.add_argument('--size', default='1G', help='log size (default 1G; 100M for a quick run)')
     ap.add_argument('--seed', type=int, default=8)
     ap.add_argument('--reps', type=int, default=3)
+    ap.add_argument('--line-reader', action='store_true',
+                    help='also run ours_lines: from_audit.paths read line by line (every line parsed)')
     ap.add_argument('--policy', default=POLICY,
                     help='binary policy for audit2allow -p (this host runs no SELinux: audit2why needs one)')
     a = ap.parse_args(argv)
@@ -108,7 +129,7 @@ def main(argv=None):
     log, meta = ensure_log(a.size, a.seed)
     outdir = os.path.join(DATA, 'audit-out')
     os.makedirs(outdir, exist_ok=True)
-    vs = variants(log, a.policy, outdir)
+    vs = variants(log, a.policy, outdir, a.line_reader)
     # warm the page cache once so every variant reads the file from memory
     subprocess.run(['cat', log], stdout=subprocess.DEVNULL, check=True)
     raw = dict((n, []) for n, _ in vs)
@@ -120,7 +141,7 @@ def main(argv=None):
             r['rep'] = rep
             raw[name].append(r)
             sys.stderr.write('rep %d %-10s %7.2fs  %8d KiB  rc=%d\n' % (rep, name, r['wall_s'], r['max_rss_kib'], r['rc']))
-    agreement = compare(outdir)
+    agreement = compare(outdir, a.line_reader)
     med = dict((n, bl.median([r['wall_s'] for r in rs])) for n, rs in raw.items())
     rss = dict((n, max(r['max_rss_kib'] for r in rs)) for n, rs in raw.items())
 
@@ -133,6 +154,9 @@ def main(argv=None):
         'ours_role_over_grep': paired('ours_role', 'grep'),
         'seed_over_grep': paired('seed', 'grep'),
     }
+    if a.line_reader:
+        ratios['ours_lines_over_ours_paths'] = paired('ours_lines', 'ours_paths')
+        ratios['seed_over_ours_lines'] = paired('seed', 'ours_lines')
     summary = {
         'benchmark': 'audit_log', 'log': log, 'log_meta': meta, 'reps': a.reps,
         'commands': dict(vs), 'raw': raw, 'median_wall_s': med, 'max_rss_kib': rss,
@@ -154,6 +178,9 @@ def main(argv=None):
     print()
     print('ours == audit2allow restricted to %s, perf_event/capability2: %s'
           % (','.join(ALLOWED), agreement['agree_on_allow_listed_domains']))
+    print('ours_paths == ours_role: %s%s' % (agreement['ours_paths_equals_ours_role'],
+                                            '; ours_paths == ours_lines: %s' % agreement['ours_paths_equals_ours_lines']
+                                            if a.line_reader else ''))
     print('audit2allow rules in all: %d; not granted by ours: %d'
           % (agreement['seed_rules_total'], len(agreement['seed_extra_rules_not_granted_by_ours'])))
     print('JSON: ' + json.dumps(summary, sort_keys=True))
