@@ -204,6 +204,17 @@ def _rebuild_gone(host, policy):
     return None
 
 
+def _replaced_reason(host, want):
+    """Why to rebuild although the policy has the class: the rebuilt packages of our record are
+    no longer installed (an update replaced them; the store may still hold our old base because
+    the update's own policy build failed)."""
+    rec = host.get('policy_record') or {}
+    if want.get('class_source', 'rebuild') == 'rebuild' and rec.get('installed') and rec.get('current') is False:
+        return ('the rebuilt packages perfsec installed (%s) are no longer installed: a package update replaced '
+                'them' % ', '.join(rec['installed']))
+    return None
+
+
 def _build_reason(host, want, policy):
     """(reason to rebuild or None, note or None)."""
     name = '%s policy (%s)' % (policy['source'], host['selinux'].get('policy_type') or 'unknown type')
@@ -219,6 +230,12 @@ def _build_reason(host, want, policy):
                       'run decides once a policy is loaded' % (name, policy.get('error') or 'unreadable'))
     reason = None
     module_route = want.get('class_source') == 'module'
+    if policy['perf_event_class'] and (policy['perfmon'] or not _perfmon_needed(host, want, policy, denies)):
+        reason = _replaced_reason(host, want)
+        if reason and want['build'] == 'never':
+            return None, '%s, but perfsec_build=never: not rebuilt' % reason
+        if reason or policy['perfmon']:
+            return reason, None
     if not policy['perf_event_class']:
         if module_route and not _perfmon_needed(host, want, policy, denies):
             return None, None
@@ -468,7 +485,8 @@ def inspect_class_module(modules, store_dir=None):
 
 def policy_record(state_dir):
     """The newest install record policy_install wrote (state.json under the backup directory):
-    which rebuilt packages perfsec installed. None when there is none."""
+    which rebuilt packages perfsec installed. None when there is none, or when rollback has
+    reinstalled the originals since (its ``rolled-back`` file is at least as new)."""
     import json
     best = None
     try:
@@ -479,6 +497,11 @@ def policy_record(state_dir):
         path = os.path.join(state_dir, name, 'state.json')
         try:
             mtime = os.stat(path).st_mtime
+            try:
+                if os.stat(os.path.join(state_dir, name, 'rolled-back')).st_mtime >= mtime:
+                    continue
+            except OSError:
+                pass
             if best is None or mtime > best[0]:
                 with open(path) as f:
                     data = json.load(f)

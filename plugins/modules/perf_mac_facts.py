@@ -809,7 +809,13 @@ def make_plan(module, p, facts, root='/'):
     from ansible_collections.perfsec.selinux.plugins.module_utils import semodule as sm
     want = p['plan']
     host = plan_host(facts, root)
-    host['policy_record'] = planner.policy_record(rooted(root, POLICY_BACKUP_DIR))
+    host['policy_record'] = rec = planner.policy_record(rooted(root, POLICY_BACKUP_DIR))
+    rpm = module.get_bin_path('rpm') if rec else None
+    if rpm:
+        # are the rebuilt packages of the record still installed? (a distro update replaces them)
+        argv = [rpm] + (['--root', root] if root != '/' else []) + ['-q', '--'] + rec['installed']
+        rc, out, err = module.run_command(argv)
+        rec['current'] = rc == 0 if (rc == 0 or 'is not installed' in out + err) else None
     spec = want['module']
     modules = []
     store = store_name(root)

@@ -163,6 +163,39 @@ def test_row_rebuilt_class_gone_after_a_package_update(tmp_path):
     assert p['converged'] and not p['notes']
 
 
+def test_row_rebuilt_packages_replaced_class_still_loaded(tmp_path):
+    """An update replaced our packages but its own policy build failed (our perf module needs the
+    class), so the store still has our old base: the record says the packages are not ours."""
+    rec = {'installed': ['selinux-policy-2.20221101-48.fc31like.perf1.noarch'], 'path': '/x', 'current': False}
+    base = tree(str(tmp_path), selinux='enforcing', deny_unknown=False)
+    p = decide(base, policy_record=rec, module=MODULE_OK)
+    assert steps(p) == ['policy_build', 'policy_install']
+    assert reason(p, 'policy_build') == ('the rebuilt packages perfsec installed (selinux-policy-2.20221101-48.'
+                                         'fc31like.perf1.noarch) are no longer installed: a package update replaced them')
+    assert decide(base, policy_record=dict(rec, current=True), module=MODULE_OK)['converged']
+    assert decide(base, policy_record=dict(rec, current=None), module=MODULE_OK)['converged']
+    p = decide(base, policy_record=rec, module=MODULE_OK, build='never')
+    assert p['converged'] and any('no longer installed' in n and 'perfsec_build=never' in n for n in p['notes'])
+    p = decide(base, policy_record=rec, module=MODULE_OK, class_source='module')
+    assert p['converged']
+
+
+def test_policy_record_skips_rolled_back(tmp_path):
+    import json
+    import time
+    d = tmp_path / 'backup'
+    (d / 'k1').mkdir(parents=True)
+    (d / 'k1' / 'state.json').write_text(json.dumps({'installed': ['a-1-1.perf1.noarch']}))
+    assert plan.policy_record(str(d))['installed'] == ['a-1-1.perf1.noarch']
+    time.sleep(0.01)
+    (d / 'k1' / 'rolled-back').write_text('a-1-1.noarch\n')
+    assert plan.policy_record(str(d)) is None
+    (d / 'k2').mkdir()
+    (d / 'k2' / 'state.json').write_text('not json')
+    assert plan.policy_record(str(d)) is None
+    assert plan.policy_record(str(tmp_path / 'missing')) is None
+
+
 # --- rows: the module route (perfsec_class_source=module) -------------------------------------
 
 CLASS_OK = {'name': plan.CLASS_MODULE_NAME, 'priority': plan.CLASS_MODULE_PRIORITY, 'installed': True,

@@ -107,3 +107,26 @@ def test_plan_module_bad_input(tmp_path, capsys, module, msg):
 def test_plan_refuses_a_host_without_selinux(tmp_path, capsys):
     r = run_module(pmf.main, capsys, check=True, root=str(tmp_path), plan={})
     assert r['failed'] is True and r['msg'].startswith('no SELinux on this host')
+
+
+@pytest.mark.slow
+def test_plan_rebuild_record_checked_with_the_real_rpm(store, capsys):
+    """policy_install's record names rebuilt packages that the root's rpm database does not have
+    (a distro update replaced them): the plan rebuilds; with the module route it does not."""
+    import json
+    rec_dir = os.path.join(store['root'], 'var/lib/perfsec/policy-backup/key1')
+    os.makedirs(rec_dir)
+    with open(os.path.join(rec_dir, 'state.json'), 'w') as f:
+        json.dump({'installed': ['selinux-policy-2.20221101-48.fc31like.perf1.noarch'], 'previous': []}, f)
+
+    def plan_of(**want):
+        r = run_module(pmf.main, capsys, check=True, root=store['root'], gather_denials=False,
+                       gather_modules=False, plan=want)
+        assert r.get('failed') is not True, r
+        return r['ansible_facts']['perfsec']['plan']
+    p = plan_of()
+    assert p['needs']['policy_build'] and 'are no longer installed' in p['steps'][0]['reason']
+    assert not plan_of(class_source='module')['needs']['policy_build']
+    with open(os.path.join(rec_dir, 'rolled-back'), 'w') as f:
+        f.write('selinux-policy-2.20221101-48.fc31like.noarch\n')
+    assert not plan_of()['needs']['policy_build']
