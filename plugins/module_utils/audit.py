@@ -56,12 +56,13 @@ ever reaches :func:`render_te`. Output is sorted: the same records always give t
 
 Reading log files: :func:`read_prefiltered` reads a binary file in blocks of
 :data:`BLOCK_SIZE` bytes, splits them at ``\n`` (the partial last line is carried over) and
-passes on only the lines that hold ``tclass=perf_event``, ``tclass=capability2`` or
-``tclass=cap2_userns`` (:data:`PREFILTER_CLASSES`): a record without one of them cannot give a
-rule, nor a ``domain`` / ``perm`` / ``target`` skip. The other lines are counted in bulk, per
-block, under the reason ``not_perf`` (blank lines and separators included), without being
-decoded or parsed; so with it, ``not_avc``, ``unparsable``, ``granted``, ``comm`` and ``class``
-and the form counts only cover the lines that were passed on. A line longer than
+passes on only the lines that hold a ``{`` and ``tclass=perf_event``, ``tclass=capability2`` or
+``tclass=cap2_userns`` (:data:`PREFILTER_CLASSES`): a record without them cannot give a rule,
+nor a ``domain`` / ``perm`` / ``target`` skip (an AVC record holds its permissions in braces and
+its class as a ``tclass=`` field). The other lines are counted in bulk, per block, under the
+reason ``not_perf`` (blank lines and separators included), without being decoded or parsed; so
+with it, ``not_avc``, ``unparsable``, ``granted``, ``comm`` and ``class`` and the form counts
+only cover the lines that were passed on. A line longer than
 :data:`MAX_LINE` bytes is ``too_long`` either way (one :data:`TOO_LONG_LINE` per line, never held
 whole). :func:`read_lines` is the line-by-line reader (every line decoded and parsed); on the
 same file both give the same rules, and the same counts for the lines passed on.
@@ -109,7 +110,10 @@ BULK_REASONS = frozenset([NOT_PERF])
 BLOCK_SIZE = 1 << 20
 PREFILTER_CLASSES = (b'perf_event', b'capability2', b'cap2_userns')
 _TCLASS = b'tclass='
+_BRACE = b'{'
 _NL = b'\n'
+# lines with a brace per block beyond which read_prefiltered searches tclass= instead
+DENSE_BRACES = 2048
 
 # --- record framing: every pattern is anchored, its repetitions bounded or unambiguous -------
 _RAW_TS_RE = re.compile(r'^[0-9]{1,20}\.[0-9]{1,9}:[0-9]{1,20}\Z')
@@ -338,11 +342,64 @@ def read_lines(f):
         yield _decode(raw)
 
 
+def _count_lines(buf, start, end):
+    """Newlines in ``buf[start:end]``. bytes.replace finds them with memchr, about 4x faster
+    than count() on log text; it runs on the whole buffer (slicing first would cost a second
+    large allocation), minus the newlines outside the range."""
+    size = len(buf)
+    if (end - start) * 4 < size:
+        return buf.count(_NL, start, end)
+    return size - len(buf.replace(_NL, b'')) - buf.count(_NL, 0, start) - buf.count(_NL, end, size)
+
+
+def _perf_line(buf, ls, le):
+    """The line ``buf[ls:le]`` holds ``tclass=`` + one of PREFILTER_CLASSES."""
+    k = buf.find(_TCLASS, ls, le)
+    while k >= 0:
+        if buf.startswith(PREFILTER_CLASSES, k + len(_TCLASS)):
+            return True
+        k = buf.find(_TCLASS, k + len(_TCLASS), le)
+    return False
+
+
+def _candidates(buf, start, end):
+    """(line start, line end) of the lines of ``buf[start:end]`` that hold a ``{`` and
+    ``tclass=`` + a perf class, in order. Found from the ``{`` (memchr: an AVC record holds
+    its permissions in braces, most other lines hold none); in a block with more than
+    DENSE_BRACES lines with a brace, the rest is searched from ``tclass=`` instead. Both
+    searches give the same lines."""
+    seen = 0
+    i = buf.find(_BRACE, start, end)
+    while i >= 0:
+        ls = max(buf.rfind(_NL, start, i) + 1, start)
+        le = buf.find(_NL, i, end)
+        if _perf_line(buf, ls, le):
+            yield ls, le
+        seen += 1
+        if seen > DENSE_BRACES:
+            start = le + 1
+            break
+        i = buf.find(_BRACE, le + 1, end)
+    else:
+        return
+    i = buf.find(_TCLASS, start, end)
+    while i >= 0:
+        j = i + len(_TCLASS)
+        if not buf.startswith(PREFILTER_CLASSES, j):
+            i = buf.find(_TCLASS, j, end)
+            continue
+        ls = max(buf.rfind(_NL, start, i) + 1, start)
+        le = buf.find(_NL, j, end)
+        if buf.find(_BRACE, ls, le) >= 0:
+            yield ls, le
+        i = buf.find(_TCLASS, le + 1, end)
+
+
 def _scan_block(buf, start, end):
     """The complete lines of ``buf[start:end]`` (``buf[end - 1]`` is a newline): TOO_LONG_LINE
-    for each line over MAX_LINE, the decoded lines that hold ``tclass=`` + one of
+    for each line over MAX_LINE, the decoded lines that hold ``{`` and ``tclass=`` + one of
     PREFILTER_CLASSES, then one BulkSkip for the others (when there are any)."""
-    lines = buf.count(_NL, start, end)
+    lines = _count_lines(buf, start, end)
     # over-long lines, found in about (end - start) / MAX_LINE steps: the last newline of the
     # next MAX_LINE + 1 bytes ends a run of lines that all fit; none means the line is too long
     long_starts = None
@@ -360,18 +417,10 @@ def _scan_block(buf, start, end):
         for dummy in long_starts:
             yield TOO_LONG_LINE
     passed = 0
-    i = buf.find(_TCLASS, start, end)
-    while i >= 0:
-        j = i + len(_TCLASS)
-        if not buf.startswith(PREFILTER_CLASSES, j):
-            i = buf.find(_TCLASS, j, end)
-            continue
-        ls = max(buf.rfind(_NL, start, i) + 1, start)
-        le = buf.find(_NL, j, end)
+    for ls, le in _candidates(buf, start, end):
         if long_starts is None or ls not in long_starts:
             passed += 1
             yield _decode(buf[ls:le])
-        i = buf.find(_TCLASS, le + 1, end)
     rest = lines - passed - (len(long_starts) if long_starts else 0)
     if rest:
         yield BulkSkip(NOT_PERF, rest)

@@ -95,9 +95,11 @@ options:
       - Records of other classes, other domains, other commands, USER_AVC, C(granted) records,
         lines longer than 10240 characters (reason C(too_long); kernel records are under 9 KB) or
         that do not parse are skipped and counted in RV(skipped_records); they never grant anything.
-      - "Files of O(from_audit.paths) are prefiltered: only lines that hold C(tclass=perf_event),
-        C(tclass=capability2) or C(tclass=cap2_userns) are parsed (no other line can give a rule);
-        every other line is counted under the reason C(not_perf) without being decoded or parsed,
+      - "Files of O(from_audit.paths) are prefiltered: only lines that hold a C({) and
+        C(tclass=perf_event), C(tclass=capability2) or C(tclass=cap2_userns) are parsed (an AVC
+        record holds its permissions in braces and its class in C(tclass=), so no other line can
+        give a rule); every other line is counted under the reason C(not_perf) without being
+        decoded or parsed,
         so for those files C(not_avc), C(unparsable), C(granted), C(comm), C(class) and
         RV(record_forms) count only the lines that were parsed. The rules are the same as parsing
         every line. O(from_audit.records) is parsed line by line as before."
@@ -109,9 +111,9 @@ options:
         description:
           - Audit log files to read (for example C(/var/log/audit/audit.log)), in blocks of 1 MiB with
             bounded memory (about 1 MiB whatever the file size), split on newlines only. Lines that do
-            not hold C(tclass=perf_event), C(tclass=capability2) or C(tclass=cap2_userns) are counted in
-            bulk under C(not_perf) (blank lines included) and never parsed; a line longer than 10240
-            bytes is C(too_long) whatever it holds.
+            not hold both a C({) and C(tclass=perf_event), C(tclass=capability2) or C(tclass=cap2_userns)
+            are counted in bulk under C(not_perf) (blank lines included) and never parsed; a line
+            longer than 10240 bytes is C(too_long) whatever it holds.
           - Each must be a regular file (a device such as C(/dev/zero), a FIFO or a directory is
             refused). Each file is read once, even when listed twice. Plain text only (a compressed
             C(.gz) log is not decompressed).
@@ -384,9 +386,9 @@ skipped_reasons:
     - Skipped audit lines by reason; C(total) is their sum. Always C(too_long), C(unparsable),
       C(not_avc), C(granted), C(comm), C(class), C(domain), C(perm), C(target).
     - C(not_perf), present when O(from_audit.paths) is given, counts the lines of those files that
-      hold none of C(tclass=perf_event), C(tclass=capability2), C(tclass=cap2_userns) (blank lines
-      included); they are counted in bulk, not parsed, so they are not counted under any other
-      reason.
+      do not hold both a C({) and one of C(tclass=perf_event), C(tclass=capability2),
+      C(tclass=cap2_userns) (blank lines included); they are counted in bulk, not parsed, so they
+      are not counted under any other reason.
     - C(before_since) and C(no_time), present when O(from_audit.since) is given, count the AVC
       records stamped before it and those without a time stamp.
   returned: always

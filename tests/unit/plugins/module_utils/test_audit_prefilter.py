@@ -14,6 +14,7 @@ bench/gen_audit_log.py) and at every block size (1 byte and up: every boundary s
 The time window (``since``) and the bulk reason itself are tested here too. Python 3.6
 compatible (no hypothesis here: see test_audit_prefilter_fuzz.py).
 """
+import contextlib
 import glob
 import io
 import os
@@ -59,12 +60,13 @@ def prefiltered(data, cfg, block_size):
 
 
 def has_perf_class(line):
-    return any(b'tclass=' + c in line for c in au.PREFILTER_CLASSES)
+    return b'{' in line and any(b'tclass=' + c in line for c in au.PREFILTER_CLASSES)
 
 
 def expected(data, cfg):
     """The prefilter's contract, line by line: a line over MAX_LINE bytes is too_long; one with
-    a perf class gets exactly the line reader's treatment; any other line is not_perf."""
+    a brace and a perf class gets exactly the line reader's treatment; any other line is
+    not_perf."""
     pieces = data.split(b'\n')
     if pieces[-1] == b'':
         pieces.pop()                    # no line after the last newline
@@ -84,7 +86,20 @@ def expected(data, cfg):
     return rules, skipped, forms
 
 
-def check(data, cfg, block_sizes=None):
+@contextlib.contextmanager
+def dense_braces(n):
+    """Blocks with more than ``n`` brace lines switch to the tclass= search (DENSE_BRACES)."""
+    old = au.DENSE_BRACES
+    au.DENSE_BRACES = n
+    try:
+        yield
+    finally:
+        au.DENSE_BRACES = old
+
+
+def check(data, cfg, block_sizes=None, dense=(0, 1, 3)):
+    """The prefilter at every block size (and with the brace search switching to the tclass=
+    search after 0, 1, 3 brace lines) == expected; the same rules as the line reader."""
     old = line_by_line(data, cfg)
     want = expected(data, cfg)
     assert want[0] == old[0]                            # the contract keeps the rules
@@ -93,6 +108,10 @@ def check(data, cfg, block_sizes=None):
         got = prefiltered(data, cfg, bs)
         assert got[0] == old[0], bs
         assert got == want, bs
+    for n in dense:
+        with dense_braces(n):
+            for bs in ((7, au.BLOCK_SIZE) if len(data) < 200000 else (au.BLOCK_SIZE,)):
+                assert prefiltered(data, cfg, bs) == want, (n, bs)
     return old, want
 
 
@@ -261,6 +280,20 @@ def test_reader_never_holds_a_long_line():
     assert skipped['too_long'] == 2 and skipped['total'] == 2 and au.NOT_PERF not in skipped
 
 
+def test_dense_braces_switch_to_the_tclass_search():
+    """A block where most lines hold a brace (a JSON or journal export, say): past DENSE_BRACES
+    brace lines the block is searched from tclass= instead; the same lines are passed on."""
+    noise = b'Nov 28 13:40:00 vm1 app[1]: {"level": "info", "msg": "tclass=perf_event"}'
+    lines = []
+    for k in range(3 * au.DENSE_BRACES):
+        lines.append(noise if k % 7 else _rec('open' if k % 2 else 'read'))
+    lines.append(b'no brace tclass=perf_event ' + _rec()[:40])
+    data = b'\n'.join(lines) + b'\n'
+    old, want = check(data, CONFIGS[1], [au.BLOCK_SIZE], dense=(0, 5, au.DENSE_BRACES))
+    assert old[0] == [('user_t', 'self', 'perf_event', ['open', 'read'])]
+    assert want[1][au.NOT_PERF] == 1            # the line without a brace
+
+
 def test_reads_in_blocks_of_the_block_size():
     sizes = []
 
@@ -310,7 +343,10 @@ def test_bulk_skip_is_validated():
 
 def test_the_prefilter_classes_cover_every_class_that_can_give_a_rule():
     """allowed_perms is empty for every class but perf_event and capability2, and the record's
-    tclass is a raw key=value field, so a rule needs the text tclass=perf_event/capability2."""
+    tclass is a raw key=value field, so a rule needs the text tclass=perf_event/capability2;
+    and its permissions are in braces."""
+    assert au.parse_avc(ta.avc('open').replace('{ open }', 'open')) is None
+    assert au.parse_avc(ta.avc('open').replace('{ open }', '( open )')) is None
     assert set(c.decode() for c in au.PREFILTER_CLASSES) >= {'perf_event', 'capability2'}
     for tclass in ('perf_event', 'capability2'):
         assert au.allowed_perms(tclass, include_bpf=True)

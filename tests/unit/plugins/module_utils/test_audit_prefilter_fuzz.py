@@ -29,7 +29,7 @@ SETTINGS = settings(max_examples=200, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 CAP = au.MAX_LINE
 
-PIECES = [b'tclass=perf_event', b'tclass=capability2', b'tclass=cap2_userns', b'tclass=', b'tclass=perf_even',
+PIECES = [b'{', b'}', b'{ open }', b'tclass=perf_event', b'tclass=capability2', b'tclass=cap2_userns', b'tclass=', b'tclass=perf_even',
           b'tclass=tclass=perf_event', b'perf_event', b'capability2', b'tclass=capability', b' tclass=perf_event ',
           b'\n', b'\n', b'\n', b'\r\n', b'\r', b' ', b'\t', b'----', b'time->Fri', b'-- Boot x --', b'avc:  denied  { open } for ',
           b'type=AVC msg=audit(1764337200.101:301): ', b'\xff', b'\xc3', b'\xe2\x80\xa8', b'\x00', b'\x85']
@@ -71,13 +71,14 @@ configs = st.one_of(st.just(WIDE), st.just(WIDE), st.sampled_from(tp.CONFIGS),
 
 
 @SETTINGS
-@given(data=logs, block_size=block_sizes, cfg=configs)
-@example(data=b'tclass=perf_event\n' + b'a' * CAP + b'tclass=perf_event', block_size=CAP, cfg=tp.CONFIGS[0])
-@example(data=tp._padded(CAP) + b'\n' + tp._padded(CAP + 1), block_size=1, cfg=tp.CONFIGS[1])
-@example(data=b'\n'.join([tp._rec(), b'x' * (CAP + 1), tp._rec('read')]), block_size=CAP + 1, cfg=tp.CONFIGS[1])
-def test_prefilter_equals_the_line_reader(data, block_size, cfg):
+@given(data=logs, block_size=block_sizes, cfg=configs, dense=st.sampled_from([au.DENSE_BRACES, 0, 1, 2]))
+@example(data=b'tclass=perf_event\n' + b'a' * CAP + b'tclass=perf_event', block_size=CAP, cfg=tp.CONFIGS[0], dense=0)
+@example(data=tp._padded(CAP) + b'\n' + tp._padded(CAP + 1), block_size=1, cfg=tp.CONFIGS[1], dense=0)
+@example(data=b'\n'.join([tp._rec(), b'x' * (CAP + 1), tp._rec('read')]), block_size=CAP + 1, cfg=tp.CONFIGS[1], dense=0)
+def test_prefilter_equals_the_line_reader(data, block_size, cfg, dense):
     old = tp.line_by_line(data, cfg)
-    got = tp.prefiltered(data, cfg, block_size)
+    with tp.dense_braces(dense):            # also the tclass= search of blocks dense in braces
+        got = tp.prefiltered(data, cfg, block_size)
     assert got[0] == old[0]                                 # the same rules
     assert got[1]['too_long'] == old[1]['too_long']
     assert got == tp.expected(data, cfg)                    # the counts, as defined
