@@ -226,8 +226,8 @@ def test_row_module_route_converged_notes_perfmon(tmp_path):
 def test_row_module_route_disabled_or_stale_class_module(tmp_path):
     base = tree(str(tmp_path), perf_event=False, perfmon=False, deny_unknown=False)
     cm = dict(CLASS_OK, enabled=False)
-    assert 'installed but disabled' in reason(decide(base, class_source='module', class_module=cm, module=MODULE_OK),
-                                             'class_module')
+    p = decide(base, class_source='module', class_module=cm, module=MODULE_OK)
+    assert 'installed but disabled' in reason(p, 'class_module')
     cm = dict(CLASS_OK, checksum='c0')
     assert 'differs' in reason(decide(base, class_source='module', class_module=cm, module=MODULE_OK), 'class_module')
 

@@ -132,4 +132,3 @@ def test_class_module_route_real_store(fc31_store, capsys):
     assert broken.get('failed') is True
     mods = sm.list_modules(RealModule(), s['root'], s['store'])
     assert sm.find_module(mods, planner.CLASS_MODULE_NAME, 250)['checksum'] == p['class_module']['desired_checksum']
-
