@@ -8,7 +8,8 @@
 #                                  PERFSEC_MATRIX_FLAVOUR=F PERFSEC_MATRIX_START=S molecule destroy -s matrix
 # Prints each cell's result and wall time, appends one line per cell to docs/matrix-results.md
 # (date UTC, commit, cell, PASS/FAIL, seconds, the plan's steps as the converge run printed them)
-# and keeps each cell's Molecule log and records under .cache/matrix/CELL/. Exits 1 if a cell failed.
+# and keeps each cell's Molecule log and records under .cache/matrix/CELL/ (the run before in CELL.prev/).
+# Exits 1 if a cell failed.
 set -euo pipefail
 # shellcheck source=scripts/env.sh
 . "$(dirname "$0")/env.sh"
@@ -77,7 +78,7 @@ stamp() {
 stage_times() {
   awk 'function s(t){split(t,a,":"); return a[1]*3600+a[2]*60+a[3]}
        /\[matrix > [a-z_]+\] Executing/ {match($0,/> [a-z_]+\]/); st=substr($0,RSTART+2,RLENGTH-3); t0=s($1)}
-       /\[matrix > [a-z_]+\] Executed/ && st != "" {d=s($1)-t0; if (d<0) d+=86400; out=out sep st " " d " s"; sep=", "; st=""}
+       /\[matrix > [a-z_]+\] .*Executed/ && st != "" {d=s($1)-t0; if (d<0) d+=86400; out=out sep st " " d " s"; sep=", "; st=""}
        END {print (out == "" ? "-" : out)}' "$1"
 }
 
@@ -89,7 +90,8 @@ for c in "${cells[@]}"; do
   start=${c##*-}
   [[ $flavour == debian ]] && flavour=debian-default
   dir=$ROOT/.cache/matrix/$c
-  rm -rf "$dir"
+  rm -rf "$dir.prev"
+  [[ ! -d $dir ]] || mv "$dir" "$dir.prev"
   mkdir -p "$dir"
   commit=$(git rev-parse --short HEAD)
   [[ -z $(git status --porcelain -- roles plugins playbooks molecule) ]] || commit+=+wip
@@ -107,7 +109,7 @@ for c in "${cells[@]}"; do
   stages[$c]=$(stage_times "$dir/molecule.log")
   stage=-
   if [[ ${result[$c]} == FAIL ]]; then
-    stage=$(grep -oE '\[matrix > [a-z_]+\] Executing' "$dir/molecule.log" | tail -n1 | sed -E 's/^\[matrix > //; s/\] Executing$//' || true)
+    stage=$(sed -n "s/.*An error occurred during the test sequence action: '\([a-z_]*\)'.*/\1/p" "$dir/molecule.log" | head -n1)
     stage=${stage:-?}
   fi
   printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$(date -u '+%Y-%m-%d %H:%M')" "$commit" "$c" \
