@@ -397,6 +397,20 @@ ansible_facts:
                     module: true}
             notes: []
             summary: module (perfsec_perf@300 is not installed)
+        policy_packages:
+          description:
+            - The rebuilt policy packages perfsec last installed (policy_install's newest record
+              under C(/var/lib/perfsec/policy-backup), unless rollback has reinstalled the
+              originals since), and whether they are still installed (C(current), from C(rpm -q);
+              null when rpm cannot tell). C(current=false) means a package update replaced them:
+              on the rebuild route the next run rebuilds (the report flags it as
+              C(policy_replaced)). Null when perfsec never installed rebuilt packages here.
+          type: dict
+          returned: always
+          sample:
+            installed: [selinux-policy-2.20221101-48.fc31like.perf1.noarch]
+            path: /var/lib/perfsec/policy-backup/3f2a.../state.json
+            current: false
         class_module:
           description:
             - The name and priority of the CIL module that declares class C(perf_event) on the module
@@ -787,6 +801,7 @@ def main():
                                               facts['perf_users'], root)
     # the class module of perfsec_class_source=module, by name and priority (rollback removes it)
     facts['class_module'] = {'name': planner.CLASS_MODULE_NAME, 'priority': planner.CLASS_MODULE_PRIORITY}
+    facts['policy_packages'] = gather_policy_packages(module, root)
     if p['plan']:
         facts['plan'] = make_plan(module, p, facts, root)
     module.exit_json(changed=False, ansible_facts={'perfsec': facts})
@@ -803,19 +818,38 @@ def plan_host(facts, root='/'):
     return host
 
 
+def gather_policy_packages(module, root='/'):
+    """policy_install's newest record (plan.policy_record) and whether its rebuilt packages are
+    still installed: ``current`` True/False from ``rpm -q``, None when rpm is missing or answers
+    something else. None when there is no record."""
+    rec = planner.policy_record(rooted(root, POLICY_BACKUP_DIR))
+    if rec is None:
+        return None
+    rec['current'] = None
+    rpm = module.get_bin_path('rpm')
+    if not (rpm and rec['installed']):
+        return rec
+    rooted_rpm = [rpm] + (['--root', root] if root != '/' else [])
+    # rpm -q creates an empty database where there is none: ask only where one exists (read-only)
+    rc, out, err = module.run_command([rpm, '--eval', '%{_dbpath}'])
+    if rc != 0 or not out.strip().startswith('/') or not os.path.isdir(rooted(root, out.strip())):
+        return rec
+    rc, out, err = module.run_command(rooted_rpm + ['-q', '--'] + rec['installed'])
+    if rc == 0:
+        rec['current'] = True
+    elif 'is not installed' in out + err:
+        rec['current'] = False
+    return rec
+
+
 def make_plan(module, p, facts, root='/'):
     """The host's plan (module_utils/plan.decide) from the facts just read, plus the policy
     installed on disk when none is loaded and the perf module's state in the store."""
     from ansible_collections.perfsec.selinux.plugins.module_utils import semodule as sm
     want = p['plan']
     host = plan_host(facts, root)
-    host['policy_record'] = rec = planner.policy_record(rooted(root, POLICY_BACKUP_DIR))
-    rpm = module.get_bin_path('rpm') if rec else None
-    if rpm:
-        # are the rebuilt packages of the record still installed? (a distro update replaces them)
-        argv = [rpm] + (['--root', root] if root != '/' else []) + ['-q', '--'] + rec['installed']
-        rc, out, err = module.run_command(argv)
-        rec['current'] = rc == 0 if (rc == 0 or 'is not installed' in out + err) else None
+    # are the rebuilt packages of the record still installed? (a distro update replaces them)
+    host['policy_record'] = facts['policy_packages']
     spec = want['module']
     modules = []
     store = store_name(root)

@@ -2,6 +2,7 @@
 semodule_package, semodule in a throwaway store), and its errors. The decision table itself is
 tested row by row in tests/unit/plugins/module_utils/test_plan.py."""
 import os
+import shutil
 import sys
 
 import pytest
@@ -114,8 +115,10 @@ def test_plan_rebuild_record_checked_with_the_real_rpm(store, capsys):
     """policy_install's record names rebuilt packages that the root's rpm database does not have
     (a distro update replaced them): the plan rebuilds; with the module route it does not."""
     import json
+    import subprocess
     rec_dir = os.path.join(store['root'], 'var/lib/perfsec/policy-backup/key1')
     os.makedirs(rec_dir)
+    subprocess.check_call(['rpm', '--root', store['root'], '--initdb'])   # an rpm database without them
     with open(os.path.join(rec_dir, 'state.json'), 'w') as f:
         json.dump({'installed': ['selinux-policy-2.20221101-48.fc31like.perf1.noarch'], 'previous': []}, f)
 
@@ -130,3 +133,55 @@ def test_plan_rebuild_record_checked_with_the_real_rpm(store, capsys):
     with open(os.path.join(rec_dir, 'rolled-back'), 'w') as f:
         f.write('selinux-policy-2.20221101-48.fc31like.noarch\n')
     assert not plan_of()['needs']['policy_build']
+
+
+TINY_SPEC = '''Name: selinux-policy
+Version: 2.20221101
+Release: 48.fc31like.perf1
+Summary: stand-in for a rebuilt policy package
+License: GPLv2
+BuildArch: noarch
+%description
+stand-in
+%files
+'''
+
+
+@pytest.mark.skipif(not shutil.which('rpmbuild') or not shutil.which('rpm'), reason='needs rpm and rpmbuild')
+def test_policy_packages_fact_from_the_real_rpm_database(tmp_path, capsys):
+    """facts.policy_packages (what the report flags as policy_replaced): None without a record;
+    current=True while the root's rpm database has the rebuilt package, False once an update
+    replaced it (here: erased), None again after rollback marked the record rolled back."""
+    import json
+    import subprocess
+    root = str(tmp_path / 'root')
+    os.makedirs(os.path.join(root, 'etc/selinux'))
+
+    def facts():
+        r = run_module(pmf.main, capsys, check=True, root=root, gather_denials=False, gather_modules=False)
+        assert r.get('failed') is not True, r
+        return r['ansible_facts']['perfsec']['policy_packages']
+    assert facts() is None
+    rec_dir = os.path.join(root, 'var/lib/perfsec/policy-backup/key1')
+    os.makedirs(rec_dir)
+    with open(os.path.join(rec_dir, 'state.json'), 'w') as f:
+        json.dump({'installed': ['selinux-policy-2.20221101-48.fc31like.perf1.noarch'], 'previous': []}, f)
+    # no rpm database in the root: rpm -q would create one, so the fact does not ask
+    assert facts()['current'] is None and not os.path.exists(os.path.join(root, 'root/.rpmdb'))
+    assert sorted(os.listdir(root)) == ['etc', 'var']
+    top = str(tmp_path / 'rpmbuild')
+    with open(str(tmp_path / 'tiny.spec'), 'w') as f:
+        f.write(TINY_SPEC)
+    subprocess.check_call(['rpmbuild', '-bb', '--define', '_topdir ' + top, str(tmp_path / 'tiny.spec')],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    rpmfile = os.path.join(top, 'RPMS/noarch/selinux-policy-2.20221101-48.fc31like.perf1.noarch.rpm')
+    subprocess.check_call(['rpm', '--root', root, '-i', '--nodeps', '--noscripts', rpmfile],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    got = facts()
+    assert got['current'] is True and got['installed'] == ['selinux-policy-2.20221101-48.fc31like.perf1.noarch']
+    assert got['path'] == os.path.join(rec_dir, 'state.json')
+    subprocess.check_call(['rpm', '--root', root, '-e', '--nodeps', '--noscripts', 'selinux-policy'])
+    assert facts()['current'] is False
+    with open(os.path.join(rec_dir, 'rolled-back'), 'w') as f:
+        f.write('selinux-policy-2.20221101-48.fc31like.noarch\n')
+    assert facts() is None
