@@ -17,6 +17,9 @@ description:
     and capability2 C(perfmon), C(deny_unknown), the C(kernel.perf_event_*) sysctls,
     a pending C(/.autorelabel), the installed policy modules with priority, state and
     checksum, and the perf binary with its file capabilities.
+  - It also gives the effective-access verdict (C(access)), who can use perf here, read in
+    the kernel's order of gates (LSM hook, distro paranoid patch, SELinux open, paranoid and
+    capabilities, SELinux cpu/kernel/tracepoint, lockdown); see module_utils/access.py.
   - For reports it also says where C(kernel.perf_event_paranoid) is set (which sysctl file wins
     at boot, or runtime only), counts recent C(perf_event) / C(capability2 perfmon) AVC denials
     from the tail of the audit log, describes what the C(perfsec.selinux.perf_users) role
@@ -99,6 +102,15 @@ options:
     type: list
     elements: path
     default: [/var/lib/perfsec, /etc/sysctl.d/99-zz-perfsec-perf.conf]
+  expected_access:
+    description:
+      - Who the operator expects to be able to use perf on this host, as a map from a row of
+        C(ansible_facts.perfsec.access.rows) (C(root), C(perf_users), C(other), or a confined
+        SELinux domain such as C(user_t)) to C(allowed), C(partial) or C(blocked).
+      - A row whose verdict differs, or a name without a row, is listed in
+        C(access.mismatches) (the report flags it as C(access)). Nothing fails.
+    type: dict
+    default: {}
   plan:
     description:
       - Also decide what the perf MAC rollout must do on this host, with the reason read from
@@ -270,6 +282,12 @@ ansible_facts:
             perf_event_hook_source: kallsyms
             container: false
             perf_event_paranoid: 2
+            version: '#1 SMP PREEMPT_DYNAMIC Debian 6.1.119-1 (2024-11-22)'
+            lockdown: none
+            paranoid_variant:
+              variant: debian
+              source: version
+              evidence: 'Debian kernel build (#1 SMP PREEMPT_DYNAMIC Debian 6.1.119-1 (2024-11-22))'
             perf_event_mlock_kb: 516
             perf_event_max_sample_rate: 100000
             perf_cpu_time_max_percent: 25
@@ -285,6 +303,21 @@ ansible_facts:
                   line: 4
                   value: '2'
           contains:
+            lockdown:
+              description:
+                - The kernel lockdown mode from C(/sys/kernel/security/lockdown) (C(none),
+                  C(integrity), C(confidentiality)), null where the file is missing.
+              type: str
+              returned: always
+            paranoid_variant:
+              description:
+                - What C(perf_event_paranoid) above 2 means on this kernel. C(variant) C(debian) or
+                  C(ubuntu) (the CONFIG_SECURITY_PERF_EVENTS_RESTRICT patch - 3 and above refuse
+                  every process without CAP_SYS_ADMIN before SELinux is asked) or C(upstream) (-1..2,
+                  higher values act as 2); C(source) the evidence used (C(config), C(version),
+                  C(default), C(release), C(none)); C(evidence) in words.
+              type: dict
+              returned: always
             paranoid_source:
               description:
                 - Where C(kernel.perf_event_paranoid) comes from, by the boot-time precedence of
@@ -300,7 +333,9 @@ ansible_facts:
         modules:
           description:
             - Installed policy modules (filtered by I(module_filter)) with priority, enabled and
-              the sha256 of their CIL. Empty when C(semodule) is missing or I(gather_modules=false).
+              the sha256 of their CIL, and C(perf_rules), their allow rules of class C(perf_event)
+              and C(capability2 perfmon) (read from the CIL the store keeps). Empty when C(semodule)
+              is missing or I(gather_modules=false).
           type: list
           elements: dict
           returned: always
@@ -310,6 +345,8 @@ ansible_facts:
               enabled: true
               checksum: sha256:6f1d...
               lang: pp
+              perf_rules:
+                - {source: user_t, target: self, class: perf_event, perms: [cpu, kernel, open]}
         modules_error:
           description: Why the module list is empty when listing failed, else null.
           type: str
@@ -402,7 +439,7 @@ ansible_facts:
             - The rebuilt policy packages perfsec last installed (policy_install's newest record
               under C(/var/lib/perfsec/policy-backup), unless rollback has reinstalled the
               originals since), and whether they are still installed (C(current), from C(rpm -q);
-              null when rpm cannot tell). C(current=false) means a package update replaced them:
+              null when rpm cannot tell). C(current=false) means a package update replaced them;
               on the rebuild route the next run rebuilds (the report flags it as
               C(policy_replaced)). Null when perfsec never installed rebuilt packages here.
           type: dict
@@ -411,6 +448,46 @@ ansible_facts:
             installed: [selinux-policy-2.20221101-48.fc31like.perf1.noarch]
             path: /var/lib/perfsec/policy-backup/3f2a.../state.json
             current: false
+        access:
+          description:
+            - The effective-access verdict (module_utils/access.py) - who can use perf on this host.
+              C(rows) has one entry for C(root) (uid 0 or CAP_SYS_ADMIN, unconfined), C(perf_users)
+              (members running the role's privileged perf copy with its file capabilities), each
+              confined SELinux domain that a local module grants perf_event to, that asks for it in
+              recent denials or that O(expected_access) names, and C(other) (any other user).
+            - Each row has C(verdict) (C(allowed) - own processes, CPU-wide, kernel and tracepoints;
+              C(partial) - some of them; C(blocked) - none), C(gate) (C(hook), C(paranoid),
+              C(capability), C(selinux), C(lockdown)) that decided it, C(reason) in one sentence
+              (C(why) is its second half, without the row's name),
+              C(uses) (C(open), C(cpu), C(kernel), C(tracepoint)) and, with O(expected_access),
+              C(expected) and C(mismatch).
+            - C(mismatches) lists the rows that differ from O(expected_access); C(who_can) the rows
+              not blocked; C(only_root) is true when root is the only one; C(summary) one line.
+          type: dict
+          returned: always
+          sample:
+            rows:
+              - who: root
+                verdict: allowed
+                gate: capability
+                reason: >-
+                  root (uid 0, CAP_SYS_ADMIN, unconfined) can use perf fully: CAP_SYS_ADMIN passes
+                  perf_event_paranoid and the policy grants unconfined domains class perf_event.
+                uses: {open: true, cpu: true, kernel: true, tracepoint: true}
+              - who: other
+                verdict: blocked
+                gate: paranoid
+                reason: >-
+                  any other user (unprivileged, unconfined) cannot use perf: perf_event_paranoid 3
+                  (debian) refuses perf_event_open() without CAP_SYS_ADMIN before SELinux is asked (no AVC).
+                uses: {open: false, cpu: false, kernel: false, tracepoint: false}
+                expected: blocked
+                mismatch: false
+            expected: {other: blocked}
+            mismatches: []
+            who_can: [root]
+            only_root: true
+            summary: only root can use perf
         class_module:
           description:
             - The name and priority of the CIL module that declares class C(perf_event) on the module
@@ -438,6 +515,7 @@ import stat
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.perfsec.selinux.plugins.module_utils import access as accessmod
 from ansible_collections.perfsec.selinux.plugins.module_utils.audit import parse_avc
 from ansible_collections.perfsec.selinux.plugins.module_utils.common import (
     PROC_ROOT, SELINUXFS, file_capabilities, in_container, read_sysctl, read_text,
@@ -447,7 +525,7 @@ from ansible_collections.perfsec.selinux.plugins.module_utils.selinuxfs import (
     SELINUX_CONFIG, read_config, runtime_state,
 )
 from ansible_collections.perfsec.selinux.plugins.module_utils.sysctl import (
-    DEFAULT_DROPIN, PARANOID, find_entries, rooted, unrooted, written_by_perfsec,
+    DEFAULT_DROPIN, PARANOID, find_entries, kernel_config_text, rooted, unrooted, written_by_perfsec,
 )
 
 PERF_SYSCTLS = (
@@ -493,6 +571,13 @@ def gather_kernel(proc_root=PROC_ROOT, root='/'):
     for name in PERF_SYSCTLS:
         facts[name.split('.', 1)[1]] = read_sysctl(name, proc_root)
     facts['paranoid_source'] = paranoid_source(facts['perf_event_paranoid'], root)
+    # for the access verdict: the kernel build string, lockdown, and what paranoid > 2 means here
+    facts['version'] = read_text(os.path.join(proc_root, 'sys/kernel/version'))
+    lockdown = read_text(rooted(root, accessmod.LOCKDOWN_PATH))
+    facts['lockdown'] = accessmod.parse_lockdown(lockdown) if lockdown is not None else None
+    facts['paranoid_variant'] = accessmod.paranoid_variant(
+        kernel_config_text(proc_root, root, facts['release']), facts['version'], facts['release'],
+        facts['perf_event_paranoid'], facts['paranoid_source']['state'])
     return facts
 
 
@@ -543,7 +628,17 @@ def gather_modules(module, patterns, root='/'):
         mods = [m for m in mods if any(r.search(m['name']) for r in regexes)]
     else:
         mods = [m for m in mods if m['priority'] != 100]
+    sdir = planner_store_dir(root)
+    for m in mods:
+        # the perf_event / capability2 perfmon rules, read from the CIL the store keeps (a file read)
+        m['perf_rules'] = accessmod.perf_rules(planner.store_cil(sdir, m['name'], m['priority'])) if sdir else []
     return mods, None
+
+
+def planner_store_dir(root='/'):
+    """ROOT/var/lib/selinux/STORE, or None without SELINUXTYPE."""
+    store = store_name(root)
+    return rooted(root, '/var/lib/selinux/%s' % store) if store else None
 
 
 def find_perf(module, path=None, root='/'):
@@ -748,6 +843,7 @@ def main():
             perf_users_dir=dict(type='path', default='/opt/perf_users'),
             change_paths=dict(type='list', elements='path',
                               default=[PERFSEC_STATE_DIR, DEFAULT_DROPIN]),
+            expected_access=dict(type='dict', default={}),
             plan=dict(type='dict', options=dict(
                 build=dict(type='str', default='auto', choices=list(planner.BUILD_CHOICES)),
                 require_perfmon=dict(type='bool', default=False),
@@ -778,6 +874,9 @@ def main():
     if p['denials_max_age'] < 0:
         module.fail_json(msg='denials_max_age must be 0 (no limit) or a number of seconds (got %d)'
                          % p['denials_max_age'])
+    errors = accessmod.validate_expected(p['expected_access'])
+    if errors:
+        module.fail_json(msg='; '.join(errors))
     root = p['root']
     if not os.path.isdir(root):
         module.fail_json(msg='root %s is not a directory' % root)
@@ -802,6 +901,7 @@ def main():
     # the class module of perfsec_class_source=module, by name and priority (rollback removes it)
     facts['class_module'] = {'name': planner.CLASS_MODULE_NAME, 'priority': planner.CLASS_MODULE_PRIORITY}
     facts['policy_packages'] = gather_policy_packages(module, root)
+    facts['access'] = accessmod.evaluate(facts, p['expected_access'])
     if p['plan']:
         facts['plan'] = make_plan(module, p, facts, root)
     module.exit_json(changed=False, ansible_facts={'perfsec': facts})

@@ -142,7 +142,8 @@ def test_real_machine_module_list_matches_semodule():
     facts = _run_module_on_localhost(args='module_filter=^accountsd$')
     assert facts['modules_error'] is None
     assert facts['modules'] == [{'name': 'accountsd', 'priority': int(line[0]), 'enabled': 'disabled' not in line,
-                                 'lang': line[2], 'checksum': line[3].split(':', 1)[1]}]
+                                 'lang': line[2], 'checksum': line[3].split(':', 1)[1],
+                                 'perf_rules': []}]
     # default filter: only modules away from the distribution's priority 100
     facts = _run_module_on_localhost()
     assert all(m['priority'] != 100 for m in facts['modules'])

@@ -211,3 +211,34 @@ def test_main_root_module_checksums_differ(tmp_path, capsys):
 def test_main_bad_options(capsys, args, msg):
     res = run_module(pmf.main, capsys, **args)
     assert res['failed'] is True and msg in res['msg']
+
+
+# ---- access: the effective-access verdict from the facts ----------------------------------------
+
+@pytest.mark.skipif(not shutil.which('semodule'), reason='semodule is not installed')
+def test_main_access_rows(tmp_path, capsys):
+    """perf_local grants user_t open only; Debian kernel config, lockdown file, expected_access."""
+    root = make_host(str(tmp_path), paranoid=-1)
+    write_file(os.path.join(root, 'boot/config-6.1.0-test'), 'CONFIG_SECURITY_PERF_EVENTS_RESTRICT=y\n')
+    write_file(os.path.join(root, 'sys/kernel/security/lockdown'), '[none] integrity confidentiality\n')
+    res = run_module(pmf.main, capsys, root=root, expected_access={'user_t': 'allowed', 'other': 'allowed'})
+    f = res['ansible_facts']['perfsec']
+    assert f['kernel']['lockdown'] == 'none'
+    assert f['kernel']['paranoid_variant']['variant'] == 'debian'
+    assert f['kernel']['paranoid_variant']['source'] == 'config'
+    assert f['modules'][0]['perf_rules'] == [{'source': 'user_t', 'target': 'self', 'class': 'perf_event',
+                                              'perms': ['open']}]
+    rows = dict((r['who'], r) for r in f['access']['rows'])
+    assert list(rows) == ['root', 'perf_users', 'user_t', 'other']
+    assert rows['user_t']['verdict'] == 'partial' and rows['user_t']['gate'] == 'selinux'
+    assert rows['other']['verdict'] == 'allowed'
+    assert f['access']['mismatches'] == [{'who': 'user_t', 'expected': 'allowed', 'verdict': 'partial'}]
+    # Debian's 3: nobody but root, whatever the module grants
+    write_file(os.path.join(root, 'proc/sys/kernel/perf_event_paranoid'), '3\n')
+    f = run_module(pmf.main, capsys, root=root)['ansible_facts']['perfsec']
+    assert f['access']['only_root'] is True and f['access']['summary'] == 'only root can use perf'
+
+
+def test_main_bad_expected_access(capsys):
+    res = run_module(pmf.main, capsys, expected_access={'other': 'maybe'})
+    assert res['failed'] is True and "expected_access[other] is 'maybe'" in res['msg']
