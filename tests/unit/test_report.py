@@ -218,6 +218,12 @@ def report(tmp_path_factory):
         'ansible_connection=local',
         'ansible_python_interpreter=%s' % sys.executable,
         '']))
+    # who should be able to use perf (report_expected_access): web-01 as it is; on build-01 someone
+    # expects other users to be blocked, but paranoid 1 lets them count their own processes
+    write_file(os.path.join(tmp, 'host_vars/web-01.example.org.yml'),
+               'report_expected_access: {root: allowed, other: partial}\n')
+    write_file(os.path.join(tmp, 'host_vars/build-01.example.org.yml'),
+               'report_expected_access: {root: allowed, other: blocked}\n')
     before = (tree_snapshot(good), tree_snapshot(bad))
     outdir = os.path.join(tmp, 'out')
     log = run_playbook(tmp, inventory, outdir)
@@ -231,7 +237,7 @@ def test_files_written_0644(report):
     for p in (report['html'], report['md']):
         assert stat.S_IMODE(os.stat(p).st_mode) == 0o644
     replaced = 'policy_replaced, ' if shutil.which('rpm') else ''
-    assert ('attention: selinux, class, %srelabel, denials, paranoid, paranoid_source, perf_users, checksum'
+    assert ('attention: selinux, class, %srelabel, denials, paranoid, paranoid_source, perf_users, access, checksum'
             % replaced) in report['log']
     assert 'attention: checksum' in report['log']
 
@@ -255,11 +261,13 @@ def test_markdown(report):
         md = f.read()
     lines = [ln for ln in md.splitlines() if ln.startswith('| ')]
     assert len(lines) == 3                                   # header + one row per host
-    assert all(ln.count(' | ') >= 9 for ln in lines)
+    assert all(ln.count(' | ') >= 10 for ln in lines)
+    assert '- Only root can use perf: **0**' in md and '- Who can use perf differs from the expected: **1**' in md
     assert '- Hosts: **2**' in md and '- SELinux enforcing: **1**' in md
     assert '- perf_event class defined: **1**' in md and '- Need attention: **2**' in md
     bad = [ln for ln in lines if 'build-01' in ln][0]
     assert '⚠ permissive / enforcing' in bad and '⚠ pending' in bad and '**differs across fleet**' in bad
+    assert '`other` partial by paranoid **expected blocked**' in bad
     good = [ln for ln in lines if 'web-01' in ln][0]
     assert '(perfsec)' in good and '⚠ enforcing' not in good
     assert XSS not in md
@@ -273,7 +281,7 @@ def test_chromium_dom(report):
     assert '<table id="hosts">' in dom and '<script' not in dom
     p = DomRows()
     p.feed(dom)
-    assert p.summary == {'hosts': 2, 'enforcing': 1, 'class': 1, 'attention': 2}
+    assert p.summary == {'hosts': 2, 'enforcing': 1, 'class': 1, 'attention': 2, 'only-root': 0, 'access-mismatch': 1}
     assert sorted(p.rows) == ['build-01.example.org', 'web-01.example.org']
     good, bad = p.rows['web-01.example.org'], p.rows['build-01.example.org']
 
@@ -283,8 +291,8 @@ def test_chromium_dom(report):
     assert attn(good) == ['c-modules', 'host']
     assert good['attention'] == ['checksum']
     if shutil.which('rpm'):
-        assert attn(bad) == ['c-class', 'c-denials', 'c-modules', 'c-paranoid', 'c-perf-users', 'c-policy',
-                             'c-relabel', 'c-selinux', 'host']
+        assert attn(bad) == ['c-access', 'c-class', 'c-denials', 'c-modules', 'c-paranoid', 'c-perf-users',
+                             'c-policy', 'c-relabel', 'c-selinux', 'host']
         assert 'policy_replaced' in bad['attention']
         assert 'rebuilt packages were replaced by a package update' in bad['text']['c-policy']
     else:
@@ -302,6 +310,20 @@ def test_chromium_dom(report):
         assert 'cap_perfmon' in good['text']['c-perf-users'] and 'cap_syslog, ' in good['text']['c-perf-users']
         assert 'caps none' in bad['text']['c-perf-users']
     assert DROPIN in good['text']['c-change']
+    # who can use perf, in words: the Debian-like host at paranoid 2, the Fedora-31-like one at 1
+    ga, ba = good['text']['c-access'], bad['text']['c-access']
+    assert 'root allowed by capability' in ga and 'CAP_SYS_ADMIN passes perf_event_paranoid' in ga
+    assert 'other partial by paranoid' in ga
+    assert 'perf_event_paranoid 2 (debian) refuses CPU-wide events without CAP_PERFMON' in ga
+    assert 'user_t partial by paranoid' in ga                   # perf_local grants it, paranoid 2 comes first
+    assert 'c-access' not in attn(good)
+    assert 'other partial by paranoid expected blocked' in ba
+    assert 'perf_users partial by paranoid' in ba               # the copy has no file capabilities
+    assert 'perf_event_paranoid 1 (upstream) refuses CPU-wide events' in ba
+    # its 5.3 kernel predates the perf_event LSM hook (5.5): SELinux cannot mediate, whatever the policy
+    assert 'user_t partial by hook' in ba and 'SELinux cannot mediate perf_event_open() on kernel 5.3.7' in ba
+    if shutil.which('getcap') and os.geteuid() == 0:
+        assert 'perf_users allowed by capability' in ga and 'CAP_PERFMON on the privileged perf copy' in ga
 
 
 def test_chromium_screenshot(report):
