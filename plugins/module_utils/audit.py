@@ -114,6 +114,10 @@ _BRACE = b'{'
 _NL = b'\n'
 # lines with a brace per block beyond which read_prefiltered searches tclass= instead
 DENSE_BRACES = 2048
+# read_prefiltered(exe=True): how far after an AVC line its SYSCALL record is looked for
+EXE_WINDOW = 16384
+_EVENT_B_RE = re.compile(br'(?:node=[^ \n]{1,255} )?type=AVC msg=audit\(([0-9]{1,20}\.[0-9]{1,9}:[0-9]{1,20})\):')
+_NODE_B_RE = re.compile(br'node=[^ \n]{1,255} \Z')
 
 # --- record framing: every pattern is anchored, its repetitions bounded or unambiguous -------
 _RAW_TS_RE = re.compile(r'^[0-9]{1,20}\.[0-9]{1,9}:[0-9]{1,20}\Z')
@@ -251,10 +255,15 @@ def _parse(s):
     if not stype or not ttype or not PERM_RE.match(tclass):
         return form, None, True
     comm = _untrusted(fields['comm']) if 'comm' in fields else None
+    exe = _untrusted(fields['exe']) if 'exe' in fields else None
+    event = None
+    if form == 'auditd':
+        event = _AUDITD_RE.match(s).group('ts')
     return form, {'result': m.group(1), 'perms': sorted(set(perms)), 'comm': comm,
                   'stype': stype, 'ttype': ttype, 'tclass': tclass,
                   'permissive': fields.get('permissive'), 'form': form,
-                  'time': float(stamp) if stamp is not None else None}, True
+                  'time': float(stamp) if stamp is not None else None,
+                  'exe': exe, 'event': event}, True
 
 
 def _strip(line):
@@ -268,14 +277,38 @@ def _too_long(line):
 
 
 def parse_avc(line):
-    """One line → dict(result, perms, comm, stype, ttype, tclass, permissive, form, time) or None
-    when the line is not a well-formed kernel AVC record (or longer than MAX_LINE). ``time``: the
-    record's ``audit(SECS.MS:SERIAL)`` stamp as epoch seconds, or None when its form has none.
-    Raises nothing."""
+    """One line → dict(result, perms, comm, stype, ttype, tclass, permissive, form, time, exe,
+    event) or None when the line is not a well-formed kernel AVC record (or longer than
+    MAX_LINE). ``time``: the record's ``audit(SECS.MS:SERIAL)`` stamp as epoch seconds, or None
+    when its form has none. ``exe``: the record's own ``exe=`` field (kernel AVC records for
+    perf_event carry none: see :class:`ExeHint`), or None. ``event``: the ``SECS.MS:SERIAL`` of
+    an ``auditd`` record (the id its SYSCALL record shares), else None. Raises nothing."""
     if not isinstance(line, str) or _too_long(line):
         return None
     r = _parse(_strip(line))
     return r[1] if r else None
+
+
+def parse_line(line):
+    """One line (str) → (None, record) for a well-formed kernel AVC record (the dict of
+    :func:`parse_avc`), else (reason, None): ``too_long``, ``ignored`` (blank lines and
+    ausearch / journalctl separators, which :func:`generate_rules` does not count),
+    ``unparsable`` or ``not_avc``, as :func:`generate_rules` counts them. Raises nothing."""
+    if not isinstance(line, str):
+        return 'unparsable', None
+    if _too_long(line):
+        return 'too_long', None
+    s = _strip(line)
+    if _ignored(s):
+        return 'ignored', None
+    parsed = _parse(s)
+    if parsed is None:
+        return 'unparsable', None
+    if not parsed[2]:
+        return 'not_avc', None
+    if parsed[1] is None:
+        return 'unparsable', None
+    return None, parsed[1]
 
 
 def allowed_perms(tclass, include_bpf=False):
@@ -395,10 +428,42 @@ def _candidates(buf, start, end):
         i = buf.find(_TCLASS, le + 1, end)
 
 
-def _scan_block(buf, start, end):
+def _exe_hint(buf, ls, le, end):
+    """The ExeHint of the auditd AVC line ``buf[ls:le]``: the ``exe=`` of the SYSCALL record of
+    the same event (same ``audit(SECS.MS:SERIAL)``) when it starts a line within EXE_WINDOW
+    bytes after it, in ``buf[le:end]``; else None. Bounded: one search of at most EXE_WINDOW
+    bytes per AVC line."""
+    m = _EVENT_B_RE.match(buf, ls, min(le, ls + 400))
+    if not m:
+        return None
+    needle = b'type=SYSCALL msg=audit(' + m.group(1) + b'):'
+    k = buf.find(needle, le, min(end, le + EXE_WINDOW))
+    if k < 0:
+        return None
+    ks = buf.rfind(_NL, le, k) + 1
+    if ks != k and not _NODE_B_RE.match(buf, ks, k):
+        return None                         # not at the start of a record line
+    ke = buf.find(_NL, k, end)
+    if ke < 0 or ke - ks > MAX_LINE:
+        return None
+    s = _strip(_decode(buf[ks:ke]))
+    fm = _AUDITD_RE.match(s)
+    if not fm or fm.group('type') != 'SYSCALL':
+        return None
+    fields = _fields(s, fm.end())
+    if not fields or 'exe' not in fields:
+        return None
+    exe = _untrusted(fields['exe'])
+    if exe is None:
+        return None
+    return ExeHint(fm.group('ts'), exe)
+
+
+def _scan_block(buf, start, end, exe=False):
     """The complete lines of ``buf[start:end]`` (``buf[end - 1]`` is a newline): TOO_LONG_LINE
     for each line over MAX_LINE, the decoded lines that hold ``{`` and ``tclass=`` + one of
-    PREFILTER_CLASSES, then one BulkSkip for the others (when there are any)."""
+    PREFILTER_CLASSES (each followed by its ExeHint, when ``exe`` and one is found), then one
+    BulkSkip for the others (when there are any)."""
     lines = _count_lines(buf, start, end)
     # over-long lines, found in about (end - start) / MAX_LINE steps: the last newline of the
     # next MAX_LINE + 1 bytes ends a run of lines that all fit; none means the line is too long
@@ -421,18 +486,27 @@ def _scan_block(buf, start, end):
         if long_starts is None or ls not in long_starts:
             passed += 1
             yield _decode(buf[ls:le])
+            if exe:
+                hint = _exe_hint(buf, ls, le, end)
+                if hint is not None:
+                    yield hint
     rest = lines - passed - (len(long_starts) if long_starts else 0)
     if rest:
         yield BulkSkip(NOT_PERF, rest)
 
 
-def read_prefiltered(f, block_size=BLOCK_SIZE):
+def read_prefiltered(f, block_size=BLOCK_SIZE, exe=False):
     """The lines of a binary file object (``readinto``) that can hold a perf denial, decoded,
     and :class:`BulkSkip` counts (``not_perf``) for the others, which are never decoded nor
     parsed: see the module's docstring. Reads ``block_size`` bytes at a time into one buffer
     of ``block_size + MAX_LINE + 1`` bytes (the carried partial line is at most MAX_LINE
     bytes: a longer one is passed on as TOO_LONG_LINE at once and the rest of it dropped as it
-    is read), so memory is bounded whatever the input. Lines are split on ``\\n`` only."""
+    is read), so memory is bounded whatever the input. Lines are split on ``\\n`` only.
+
+    ``exe``: after an auditd AVC line passed on, also an :class:`ExeHint` with the ``exe=`` of
+    the SYSCALL record of the same event when it follows in the same block (within EXE_WINDOW
+    bytes); the SYSCALL line itself is still counted as ``not_perf``. Evidence only, never a
+    grant: :func:`generate_rules` ignores the hints."""
     if not isinstance(block_size, int) or block_size < 1:
         raise ValueError('block_size must be a positive integer')
     buf = bytearray(block_size + MAX_LINE + 1)
@@ -457,7 +531,7 @@ def read_prefiltered(f, block_size=BLOCK_SIZE):
             start = buf.find(_NL, 0, end) + 1
             skipping = False
         if start <= last:
-            yield from _scan_block(buf, start, last + 1)
+            yield from _scan_block(buf, start, last + 1, exe)
         rest = end - last - 1
         if rest > MAX_LINE:
             skipping, fill = True, 0
@@ -467,7 +541,7 @@ def read_prefiltered(f, block_size=BLOCK_SIZE):
             fill = rest
     if fill and not skipping:           # the last line, without its newline
         buf[fill] = 10
-        yield from _scan_block(buf, 0, fill + 1)
+        yield from _scan_block(buf, 0, fill + 1, exe)
 
 
 SINCE_RE = re.compile(r'^[0-9]{1,20}(?:\.[0-9]{1,9})?\Z')
@@ -486,6 +560,20 @@ class BulkSkip(object):
 
     def __repr__(self):
         return 'BulkSkip(%r, %d)' % (self.reason, self.count)
+
+
+class ExeHint(object):
+    """In the lines of :func:`read_prefiltered` with ``exe=True``: the executable (``exe=`` of the
+    SYSCALL record) of the audit event ``event`` (``SECS.MS:SERIAL``), right after its AVC line.
+    Untrusted text (decoded as ``comm`` is), for evidence only."""
+    __slots__ = ('event', 'exe')
+
+    def __init__(self, event, exe):
+        self.event = event
+        self.exe = exe
+
+    def __repr__(self):
+        return 'ExeHint(%r, %r)' % (self.event, self.exe)
 
 
 def parse_since(value):
@@ -540,6 +628,8 @@ def generate_rules(text, allowed_domains, comm=None, include_bpf=False, allowed_
         elif not isinstance(line, str):
             if isinstance(line, BulkSkip):
                 skipped[line.reason] = skipped.get(line.reason, 0) + line.count
+            elif isinstance(line, ExeHint):
+                continue                    # evidence for perf_denials, never a grant
             else:
                 skipped['unparsable'] += 1
             continue
@@ -604,9 +694,23 @@ def rule_text(rule):
     return 'allow %s %s:%s %s;' % (src, tgt, tclass, p)
 
 
-def render_te(name, rules, version='1.0'):
+# a comment line render_te takes: printable ASCII only (no newline, no control character)
+COMMENT_MAX = 240
+COMMENT_RE = re.compile(r'^[ -~]{0,%d}\Z' % COMMENT_MAX)
+
+
+def render_te(name, rules, version='1.0', comments=None, header=None):
     """A .te for the rules (audit2allow's layout, sorted). Every name is checked again: a rule
-    that is not made of valid type / class / permission names raises ValueError."""
+    that is not made of valid type / class / permission names raises ValueError.
+
+    ``comments``: an optional dict {(source, target, class): [line, ...]} of comment lines
+    written (as ``# line``) above that rule; ``header``: comment lines after the module
+    statement. Each line must match COMMENT_RE (printable ASCII, at most 240 characters; the
+    caller neutralises log text first), else ValueError: no text can end a comment early."""
+    comments = comments or {}
+    for text in [t for v in comments.values() for t in v] + list(header or []):
+        if not isinstance(text, str) or not COMMENT_RE.match(text):
+            raise ValueError('invalid comment line %r' % (text,))
     types = set()
     classes = {}
     for src, tgt, tclass, perms in rules:
@@ -617,7 +721,10 @@ def render_te(name, rules, version='1.0'):
         if tgt != 'self':
             types.add(tgt)
         classes.setdefault(tclass, set()).update(perms)
-    lines = ['', 'module %s %s;' % (name, version), '', 'require {']
+    lines = ['', 'module %s %s;' % (name, version), '']
+    if header:
+        lines += ['# ' + t if t else '#' for t in header] + ['']
+    lines.append('require {')
     for t in sorted(types):
         lines.append('\ttype %s;' % t)
     for c in sorted(classes):
@@ -629,7 +736,9 @@ def render_te(name, rules, version='1.0'):
         by_src.setdefault(r[0], []).append(r)
     for src in sorted(by_src):
         lines += ['', '#============= %s ==============' % src]
-        lines += [rule_text(r) for r in by_src[src]]
+        for r in by_src[src]:
+            lines += ['# ' + t if t else '#' for t in comments.get((r[0], r[1], r[2]), [])]
+            lines.append(rule_text(r))
     return '\n'.join(lines) + '\n'
 
 
