@@ -32,7 +32,7 @@ description:
     the fleet harvest (playbook C(perfsec.selinux.harvest)); the rules are made on the controller
     by M(perfsec.selinux.perf_harvest_merge), which applies the allow-list of domains.
   - Without an audit log, the journal's audit transport is read with
-    C(journalctl -o json _TRANSPORT=audit -n N --since ...) when O(journal=auto), N being
+    C(journalctl -o json _TRANSPORT=audit _AUDIT_TYPE=1400 -n N --since ...) (the kernel's AVC records only) when O(journal=auto), N being
     O(max_bytes) / 4096 entries (the newest), then at most O(max_bytes) bytes of its output;
     C(exe) is not correlated there.
 version_added: 0.2.0
@@ -337,7 +337,7 @@ def read_journal(module, agg, since, budget):
     if not journalctl:
         return False, 0, False, 'journalctl not found'
     limit = max(1, budget // 4096)
-    argv = [journalctl, '-o', 'json', '--no-pager', '-q', '_TRANSPORT=audit', '-n', str(limit),
+    argv = [journalctl, '-o', 'json', '--no-pager', '-q', '_TRANSPORT=audit', '_AUDIT_TYPE=1400', '-n', str(limit),
             '--since', time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(since))]
     rc, out, err = module.run_command(argv, environ_update={'LC_ALL': 'C', 'SYSTEMD_PAGER': ''},
                                       encoding=None)
@@ -374,6 +374,9 @@ def _journal_entry(agg, raw):
             msg = None
     if not isinstance(msg, str):
         agg.skipped['unparsable'] += 1
+        return
+    if not msg.startswith('AVC '):
+        agg.skipped['not_avc'] += 1     # journald's MESSAGE is "TYPE text"; only AVC records count
         return
     stamp = entry.get('_SOURCE_REALTIME_TIMESTAMP') or entry.get('__REALTIME_TIMESTAMP')
     try:

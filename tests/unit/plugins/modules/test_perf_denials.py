@@ -143,8 +143,18 @@ def test_journal_fallback(tmp_path, capsys, monkeypatch):
     r = run(capsys, since=T0, path=str(tmp_path / 'none.log'))
     assert r['source'] == 'journal' and r['available'] is True
     assert [(g['perm'], g['count'], g['first']) for g in r['denials']] == [('open', 1, T0 + 5)]
-    assert r['skipped_reasons']['before_since'] == 1 and r['skipped_reasons']['unparsable'] == 2
-    assert '_TRANSPORT=audit' in (tmp_path / 'argv').read_text()
+    assert r['skipped_reasons']['before_since'] == 1 and r['skipped_reasons']['not_avc'] == 2
+    argv = (tmp_path / 'argv').read_text()
+    assert '_TRANSPORT=audit _AUDIT_TYPE=1400' in argv and '--since' in argv
+    # journalctl failing: not available, with its message
+    stub_journalctl(tmp_path, [], rc=1)
+    r = run(capsys, since=T0, path=str(tmp_path / 'none.log'))
+    assert r['available'] is False and r['msg'].startswith('no audit log ') and 'journal could not be read' in r['msg']
+    # journal=always reads the journal even where a log exists
+    stub_journalctl(tmp_path, entries)
+    log = write(tmp_path / 'audit.log', avc('read', T0 + 1, 1))
+    r = run(capsys, since=T0, path=log, journal='always')
+    assert r['source'] == 'journal' and [g['perm'] for g in r['denials']] == ['open']
 
 
 def test_installed_module_from_the_store(tmp_path, capsys):
