@@ -11,6 +11,11 @@ import subprocess
 
 import pytest
 
+try:
+    from hypothesis import given, settings, strategies as st
+except ImportError:  # the Python 3.6/3.7 lanes
+    given = None
+
 from ansible_collections.perfsec.selinux.plugins.module_utils import audit as au
 from ansible_collections.perfsec.selinux.plugins.module_utils import harvest as hv
 
@@ -293,3 +298,27 @@ def test_diff_per_installed_checksum():
                             'allow user_t self:perf_event read;']
     assert d[1]['installed'] == [] and d[2]['hosts'] == ['h3']
     assert d[2]['add'] == ['allow user_t self:perf_event { kernel open };']
+
+
+def test_the_window_start_is_not_in_the_file():
+    # a sliding window (since = now - 7 days) over the same denials gives the same file
+    text = avc('open', ts=T0 + 10)
+    assert hv.render('m', hv.merge({'h': result(text, since=T0)}, ['user_t'])) == \
+        hv.render('m', hv.merge({'h': result(text, since=T0 + 5)}, ['user_t']))
+
+
+if given is not None:
+    @settings(max_examples=200, deadline=None)
+    @given(names=st.lists(st.text(max_size=80), min_size=1, max_size=6))
+    def test_any_host_comm_exe_strings_stay_in_comments(names):
+        res = {}
+        for i, name in enumerate(names):
+            g = {'stype': 'user_t', 'ttype': 'user_t', 'tclass': 'perf_event', 'perm': 'open', 'count': 1,
+                 'comm': name, 'exe': name[::-1], 'first': T0, 'last': T0}
+            res[name + str(i)] = {'denials': [g]}
+        te = hv.render('perfsec_perf', hv.merge(res, ['user_t']))
+        assert au.parse_allow_rules(te) == [('user_t', 'self', 'perf_event', ['open'])]
+        for ln in te.split('\n'):
+            assert re.match(r'^[\t -~]*\Z', ln)
+            assert ln == '' or ln.startswith(('#', 'allow user_t self:perf_event open;', 'module ', 'require {',
+                                              '\ttype user_t;', '\tclass perf_event open;', '}'))
