@@ -17,7 +17,10 @@ the real one) for every variant. The SRPM is the Fedora-31-like fixture
 (tests/fixtures/policy/fc31tree.py srpm); its sha256 is checked before and after the run.
 
   bench/policy_builds.py                  # N=4 hosts, 1 repetition (about 10 min on 2 cores)
-  bench/policy_builds.py --hosts 4 --reps 2
+  bench/policy_builds.py --hosts 4 --reps 3
+Order rotated per rep: role_cold,seed,role_warm / seed,role_cold,role_warm / role_cold,role_warm,seed.
+Beside the build time it reports the role's fixed overhead: role_warm (cache hit) per rep, and
+role_cold - role_warm (the build itself), next to the seed's per-host build times.
 Prints a human table, then one JSON line (prefixed "JSON: ") with every raw figure.
 """
 from __future__ import (absolute_import, division, print_function)
@@ -40,6 +43,8 @@ DATA = os.path.join(HERE, '.data', 'policy')
 FIXTURES = os.path.join(ROOT, 'tests', 'fixtures', 'policy')
 PLAY = os.path.join(HERE, 'playbooks', 'policy_build.yml')
 PATCH_NAME = 'selinux-policy-perf-events-perfmon.patch'
+ORDERS = (('role_cold', 'seed', 'role_warm'), ('seed', 'role_cold', 'role_warm'),
+          ('role_cold', 'role_warm', 'seed'))
 
 WRAPPER = """#!/bin/sh
 # bench/policy_builds.py: count rpmbuild invocations, then run the real one
@@ -116,6 +121,7 @@ def main(argv=None):
         for h in hosts:
             f.write('%s ansible_connection=local ansible_python_interpreter=%s\n' % (h, sys.executable))
     patch = None
+    order_used = []
     raw = {'role_cold': [], 'role_warm': [], 'seed': []}
     for rep in range(a.reps):
         work = os.path.join(DATA, 'rep%d' % rep)
@@ -157,30 +163,43 @@ def main(argv=None):
                          rc=max(r['rc'] for r in per_host))
             raw['seed'].append(total)
 
-        # interleave: the seed needs the flask patch the role wrote, so rep 0 starts with the role
-        if rep % 2 == 0 or patch is None:
+        def role_cold():
+            nonlocal patch
             role('role_cold')
             found = glob.glob(os.path.join(fetch, '*', PATCH_NAME))
-            patch = found[0] if found else None
-            if patch:
-                keep = os.path.join(DATA, PATCH_NAME)
-                shutil.copy(patch, keep)
-                patch = keep
-            if patch is None:
+            if found:
+                patch = os.path.join(DATA, PATCH_NAME)
+                shutil.copy(found[0], patch)
+            return patch is not None
+
+        # order rotated per rep (no variant always first): cold,seed,warm / seed,cold,warm /
+        # cold,warm,seed; role_warm needs role_cold's cache, the seed needs the flask patch the
+        # role wrote, so rep 0 starts with the role
+        order = ORDERS[rep % len(ORDERS)] if patch is not None else ORDERS[0]
+        order_used.append(list(order))
+        for kind in order:
+            if kind == 'seed':
+                seed()
+            elif kind == 'role_warm':
+                role('role_warm')
+            elif not role_cold():
                 sys.stderr.write('the role wrote no %s: see %s\n' % (PATCH_NAME, os.path.join(work, 'role_cold.out')))
                 return 1
-            seed()
-            role('role_warm')
-        else:
-            seed()
-            role('role_cold')
-            role('role_warm')
     sha_after = sha256_file(srpm)
     spec_after = sha256_file(spec)
 
     med = dict((k, bl.median([r['wall_s'] for r in v])) for k, v in raw.items())
     ratios = {'seed_over_role_cold': [round(s['wall_s'] / c['wall_s'], 2) for s, c in zip(raw['seed'], raw['role_cold'])],
               'seed_over_role_warm': [round(s['wall_s'] / c['wall_s'], 2) for s, c in zip(raw['seed'], raw['role_warm'])]}
+    # the role's fixed cost = the warm play (cache hit: Ansible per-task overhead, checksig,
+    # fetch, nothing built); cold - warm = the build itself; beside it the seed's per-host builds
+    overhead = [{'rep': c['rep'], 'role_cold_s': c['wall_s'], 'role_warm_s': w['wall_s'],
+                 'role_build_s': round(c['wall_s'] - w['wall_s'], 3),
+                 'seed_per_host_s': [h['wall_s'] for h in s['per_host']],
+                 'seed_host_median_s': bl.median([h['wall_s'] for h in s['per_host']])}
+                for c, w, s in zip(raw['role_cold'], raw['role_warm'], raw['seed'])]
+    overhead_med = dict((k, bl.median([o[k] for o in overhead]))
+                        for k in ('role_cold_s', 'role_warm_s', 'role_build_s', 'seed_host_median_s'))
     summary = {
         'benchmark': 'policy_builds', 'hosts': a.hosts, 'reps': a.reps, 'srpm': srpm,
         'srpm_sha256_before': sha_before, 'srpm_sha256_after': sha_after,
@@ -190,7 +209,8 @@ def main(argv=None):
         'fixture_spec_changed_during_run': spec_before != spec_after,
         'commands': {'role': role_cmd(inv, srpm, '<DATA>/repN/role-work', '<DATA>/repN/fetch'),
                      'seed_per_host': seed_cmd(srpm, '<DATA>/repN/seed/HOST/rpmbuild', patch or PATCH_NAME)},
-        'raw': raw, 'median_wall_s': med, 'ratios_per_rep': ratios,
+        'raw': raw, 'median_wall_s': med, 'ratios_per_rep': ratios, 'order_per_rep': order_used,
+        'role_overhead_per_rep': overhead, 'role_overhead_medians': overhead_med,
         'ratio_medians': dict((k, bl.median(v)) for k, v in ratios.items()),
         'saved_wall_s_median': round(med['seed'] - med['role_cold'], 1),
         'machine_before': env_before, 'machine_after': bl.machine(),
@@ -210,6 +230,19 @@ def main(argv=None):
     print()
     print(bl.table(['ratio (paired per rep)', 'per rep', 'median'],
                    [[k, ' '.join(str(x) for x in v), bl.median(v)] for k, v in ratios.items()]))
+    print()
+    print('role fixed overhead (role_warm = cache hit) beside the build (role_cold - role_warm):')
+    print(bl.table(['rep', 'order', 'role_cold s', 'role_warm s (overhead)', 'cold - warm s (build)',
+                    'seed per-host builds s', 'seed host median s'],
+                   [[o['rep'], ','.join(order_used[i]), o['role_cold_s'], o['role_warm_s'], o['role_build_s'],
+                     ' '.join('%.1f' % x for x in o['seed_per_host_s']), o['seed_host_median_s']]
+                    for i, o in enumerate(overhead)]
+                   + [['median', '', overhead_med['role_cold_s'], overhead_med['role_warm_s'],
+                       overhead_med['role_build_s'], '', overhead_med['seed_host_median_s']]]))
+    mb, ma = summary['machine_before'], summary['machine_after']
+    print('window %s - %s, load (1/5/15 min) %s -> %s, qemu processes %s -> %s'
+          % (mb['date'], ma['date'], ' '.join('%.2f' % x for x in mb['loadavg'] or ()),
+             ' '.join('%.2f' % x for x in ma['loadavg'] or ()), mb['qemu_processes'], ma['qemu_processes']))
     print('JSON: ' + json.dumps(summary, sort_keys=True))
     bad = [k for k, v in raw.items() if any(r['rc'] != 0 for r in v)]
     return 1 if bad or sha_before != sha_after or spec_before != spec_after else 0
