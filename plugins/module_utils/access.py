@@ -52,7 +52,11 @@ Python 3.6 compatible.
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+import os
 import re
+
+from ansible_collections.perfsec.selinux.plugins.module_utils.common import PROC_ROOT, read_sysctl, read_text
+from ansible_collections.perfsec.selinux.plugins.module_utils.sysctl import kernel_config_text
 
 VERDICTS = ('allowed', 'partial', 'blocked')
 GATES = ('hook', 'paranoid', 'capability', 'selinux', 'lockdown')
@@ -378,6 +382,39 @@ def evaluate(facts, expected=None):
     only_root = who_can == [ROOT]
     return {'rows': rows, 'expected': expected, 'mismatches': mismatches, 'who_can': who_can,
             'only_root': only_root, 'summary': summary(rows)}
+
+
+def paranoid_gate(facts):
+    """Whether the distro paranoid patch (gate 2) refuses every process without CAP_SYS_ADMIN on
+    this host right now, before SELinux is asked: {blocks, level, variant, restrict_level,
+    reason}. ``blocks`` is false where the level is unreadable or the kernel has the upstream
+    meaning. A probe as an unprivileged user collects no perf_event denial while it blocks."""
+    h = _Host(facts)
+    at = restrict_level(h.variant)
+    blocks = bool(h.paranoid_known and at is not None and h.paranoid >= at)
+    evidence = ((facts.get('kernel') or {}).get('paranoid_variant') or {}).get('evidence') or ''
+    if blocks:
+        reason = ('kernel.perf_event_paranoid is %d on this %s kernel (%s): the distro patch '
+                  '(CONFIG_SECURITY_PERF_EVENTS_RESTRICT) refuses perf_event_open() to every process '
+                  'without CAP_SYS_ADMIN at %d and above, before SELinux is asked, so an unprivileged '
+                  'user gets EACCES and no perf_event AVC is logged'
+                  % (h.paranoid, h.variant.capitalize(), evidence, at))
+    elif not h.paranoid_known:
+        reason = 'kernel.perf_event_paranoid is unreadable'
+    else:
+        reason = 'kernel.perf_event_paranoid %d does not refuse before SELinux (%s)' % (h.paranoid, h.variant)
+    return {'blocks': blocks, 'level': h.paranoid if h.paranoid_known else None, 'variant': h.variant,
+            'restrict_level': at, 'reason': reason}
+
+
+def read_paranoid_gate(proc_root=PROC_ROOT, root='/'):
+    """:func:`paranoid_gate` of the running kernel, read from proc_root (for perf_paranoid, which
+    has no perf_mac_facts facts at hand)."""
+    release = read_text(os.path.join(proc_root, 'sys/kernel/osrelease'))
+    version = read_text(os.path.join(proc_root, 'sys/kernel/version'))
+    level = read_sysctl('kernel.perf_event_paranoid', proc_root)
+    variant = paranoid_variant(kernel_config_text(proc_root, root, release), version, release, level)
+    return paranoid_gate({'kernel': {'perf_event_paranoid': level, 'paranoid_variant': variant}})
 
 
 def summary(rows):

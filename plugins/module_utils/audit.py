@@ -79,6 +79,7 @@ __metaclass__ = type
 
 import binascii
 import re
+import time
 
 PERF_EVENT_PERMS = frozenset(['open', 'cpu', 'kernel', 'tracepoint', 'read', 'write'])
 # perf_event permissions checked against the event's creator: the only ones that may target
@@ -591,6 +592,102 @@ def parse_since(value):
     if not (0 <= t < 1e20):        # also refuses nan
         raise ValueError('out of range')
     return t
+
+
+# ausearch's -ts keywords that resolve_since knows (not "checkpoint": that is ausearch's own file)
+SINCE_INSTANTS = ('now', 'recent', 'this-hour', 'boot')
+SINCE_DAYS = ('today', 'yesterday', 'this-week', 'week-ago', 'this-month', 'this-year')
+SINCE_WORDS = SINCE_INSTANTS + SINCE_DAYS
+_SINCE_DATE = (
+    (re.compile(r'^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})\Z'), (0, 1, 2)),     # 2026-11-28
+    (re.compile(r'^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})\Z'), (2, 0, 1)),     # 11/28/2026 (ausearch, C locale)
+    (re.compile(r'^([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{4})\Z'), (2, 1, 0)),  # 28.11.2026
+)
+_SINCE_CLOCK = re.compile(r'^([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?\Z')
+SINCE_HELP = ('epoch seconds (1764337200), one of %s, a date (2026-11-28, 11/28/2026 or 28.11.2026) '
+              'or a day keyword, optionally followed by a time (13:00 or 13:00:00), or a time alone '
+              '(today at that time); dates and times are the host\'s local time, like ausearch -ts'
+              % ', '.join(SINCE_WORDS))
+
+
+def boot_time(proc='/proc'):
+    """The host's boot time in epoch seconds, from the btime line of /proc/stat."""
+    with open(proc + '/stat') as f:
+        for line in f:
+            if line.startswith('btime '):
+                return float(line.split()[1])
+    raise ValueError('no btime in %s/stat' % proc)
+
+
+def _local(y, mo, d, h=0, mi=0, s=0):
+    """Local wall time → epoch seconds; ValueError for a date or time that does not exist."""
+    if not (1 <= mo <= 12 and 1 <= d <= 31 and 0 <= h <= 23 and 0 <= mi <= 59 and 0 <= s <= 59):
+        raise ValueError('no such date or time')
+    t = time.mktime((y, mo, d, h, mi, s, 0, 0, -1))
+    back = time.localtime(t)
+    if (back.tm_year, back.tm_mon, back.tm_mday) != (y, mo, d):
+        raise ValueError('no such date')          # 2/30 would be normalised to March
+    return t
+
+
+def resolve_since(value, now=None, boot=None):
+    """What the host means by ``since``, in epoch seconds (float): epoch seconds as
+    :func:`parse_since` takes them, or a text as ``ausearch -ts`` takes it (SINCE_HELP), in
+    the host's local time zone: ``now``, ``recent`` (10 minutes ago), ``this-hour``, ``boot``
+    (/proc/stat btime, or ``boot``), or a day - ``today``, ``yesterday``, ``this-week`` (the last
+    Sunday, as ausearch in the C locale), ``week-ago`` (7 days ago), ``this-month``,
+    ``this-year``, or a date - at 00:00:00 or at the time that follows it; a time alone is
+    today at that time. ``now``: the current epoch seconds (for tests). Anything else raises
+    ValueError."""
+    try:
+        return parse_since(value)
+    except ValueError:
+        if not isinstance(value, str):
+            raise
+    words = value.split()
+    if not 1 <= len(words) <= 2 or len(value) > 40:
+        raise ValueError('not a start time')
+    now = time.time() if now is None else float(now)
+    lt = time.localtime(now)
+    head = words[0]
+    clock = words[1] if len(words) == 2 else None
+    if head in SINCE_INSTANTS and clock is None:
+        if head == 'now':
+            return now
+        if head == 'recent':
+            return now - 600
+        if head == 'boot':
+            return boot_time() if boot is None else float(boot)
+        return _local(lt.tm_year, lt.tm_mon, lt.tm_mday, lt.tm_hour)
+    m = _SINCE_CLOCK.match(head)
+    if m and clock is None:
+        clock, day = head, (lt.tm_year, lt.tm_mon, lt.tm_mday)
+    elif head in SINCE_DAYS:
+        back = {'today': 0, 'yesterday': 1, 'week-ago': 7, 'this-week': (lt.tm_wday + 1) % 7}
+        if head == 'this-month':
+            day = (lt.tm_year, lt.tm_mon, 1)
+        elif head == 'this-year':
+            day = (lt.tm_year, 1, 1)
+        else:
+            noon = time.localtime(_local(lt.tm_year, lt.tm_mon, lt.tm_mday, 12) - back[head] * 86400)
+            day = (noon.tm_year, noon.tm_mon, noon.tm_mday)
+    else:
+        day = None
+        for rx, order in _SINCE_DATE:
+            m = rx.match(head)
+            if m:
+                parts = [int(g) for g in m.groups()]
+                day = tuple(parts[i] for i in order)
+                break
+        if day is None:
+            raise ValueError('not a start time')
+    hms = (0, 0, 0)
+    if clock is not None:
+        m = _SINCE_CLOCK.match(clock)
+        if not m:
+            raise ValueError('not a time of day')
+        hms = (int(m.group(1)), int(m.group(2)), int(m.group(3) or 0))
+    return _local(day[0], day[1], day[2], *hms)
 
 
 def generate_rules(text, allowed_domains, comm=None, include_bpf=False, allowed_targets=None, forms=None,

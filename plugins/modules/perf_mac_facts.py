@@ -488,6 +488,17 @@ ansible_facts:
             who_can: [root]
             only_root: true
             summary: only root can use perf
+        paranoid_gate:
+          description:
+            - Whether the distro paranoid patch refuses every process without CAP_SYS_ADMIN right now,
+              before SELinux is asked (C(blocks)) - then a probe as an unprivileged user logs no
+              perf_event denial. C(level) the running perf_event_paranoid, C(variant) as in
+              C(kernel.paranoid_variant), C(restrict_level) the level from which the patch refuses
+              (null on upstream kernels), C(reason) in words. The role perfsec.selinux.perf_module
+              stops on it, or lowers the level for its probe when asked.
+          type: dict
+          returned: always
+          sample: {blocks: true, level: 3, variant: debian, restrict_level: 3, reason: "kernel.perf_event_paranoid is 3 ..."}
         class_module:
           description:
             - The name and priority of the CIL module that declares class C(perf_event) on the module
@@ -902,6 +913,7 @@ def main():
     facts['class_module'] = {'name': planner.CLASS_MODULE_NAME, 'priority': planner.CLASS_MODULE_PRIORITY}
     facts['policy_packages'] = gather_policy_packages(module, root)
     facts['access'] = accessmod.evaluate(facts, p['expected_access'])
+    facts['paranoid_gate'] = accessmod.paranoid_gate(facts)
     if p['plan']:
         facts['plan'] = make_plan(module, p, facts, root)
     module.exit_json(changed=False, ansible_facts={'perfsec': facts})

@@ -212,6 +212,16 @@ level_evidence:
   returned: always
   type: list
   elements: str
+gate:
+  description:
+    - Read before the task changes anything - whether the distro paranoid patch (Debian's
+      CONFIG_SECURITY_PERF_EVENTS_RESTRICT, carried by Ubuntu) refuses every process without
+      CAP_SYS_ADMIN at the running level, before SELinux is asked (C(blocks)); C(level),
+      C(variant) (C(debian), C(ubuntu), C(upstream)), C(restrict_level) and C(reason) in words.
+      The role perfsec.selinux.perf_module reads it before probing as an unprivileged user.
+  returned: unless skipped
+  type: dict
+  sample: {blocks: true, level: 3, variant: debian, restrict_level: 3, reason: "kernel.perf_event_paranoid is 3 ..."}
 dropin:
   description: Path of the drop-in file (written or, with O(persist=false), not touched).
   returned: always
@@ -278,6 +288,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.perfsec.selinux.plugins.module_utils.common import (
     PROC_ROOT, atomic_write, in_container,
 )
+from ansible_collections.perfsec.selinux.plugins.module_utils import access as accessmod
 from ansible_collections.perfsec.selinux.plugins.module_utils import sysctl as sc
 
 # Overridable for the unit tests (fixture trees instead of this host).
@@ -371,6 +382,7 @@ def plan(params, proc_root=PROC_ROOT, root='/', container=None):
                                                               sc.read_value(sc.PARANOID, proc_root)),
         'supported_levels': levels,
         'level_evidence': evidence,
+        'gate': accessmod.read_paranoid_gate(proc_root, root),
         'level_meanings': dict((str(k), v) for k, v in sorted(sc.LEVEL_MEANINGS.items())),
         'dropin': dropin,
         'dropin_changed': any(f['path'] == dropin for f in files),

@@ -131,11 +131,15 @@ options:
         default: false
       since:
         description:
-          - Use only the AVC records stamped at or after this time, given as epoch seconds (UTC, as in
-            the records), a number such as V(1764337200) or V(1764337200.5), or a string of digits
-            with an optional fraction. A date text (V(2025-11-28), V(today)), a negative number or a
-            boolean is refused. For a time window relative to now, compute it in Jinja (the examples
-            take now().timestamp() minus 86400 for the last 24 hours).
+          - Use only the AVC records stamped at or after this time - epoch seconds (UTC, as in the
+            records), a number such as V(1764337200) or V(1764337200.5) or a string of digits with an
+            optional fraction; or a start time as C(ausearch -ts) takes it, resolved on the managed host
+            in its local time zone - V(now), V(recent) (10 minutes ago), V(this-hour), V(boot) (the
+            host's boot time), V(today), V(yesterday), V(this-week) (the last Sunday), V(week-ago),
+            V(this-month), V(this-year), or a date (V(2026-11-28), V(11/28/2026), V(28.11.2026)); a
+            day keyword or a date may be followed by a time (V(today 13:00), V(2026-11-28 13:00:00)),
+            and a time alone means today at that time. RV(since) returns the epoch seconds it meant.
+          - Anything else (C(checkpoint), a negative number, a boolean, other text) is refused.
           - The record's own time stamp decides (the epoch seconds C(SECS.MS) that auditd and the kernel
             write in every record, C(SECS.MS:SERIAL) in parentheses after C(audit)), not the file's or
             the journal's time. Older records are skipped as
@@ -250,6 +254,15 @@ EXAMPLES = r'''
       allowed_domains: [user_t, staff_t]
   register: from_log
 
+- name: Since the host's midnight, as ausearch -ts today would read it (resolved on the host)
+  perfsec.selinux.perf_semodule:
+    name: my-perf
+    from_audit:
+      paths: [/var/log/audit/audit.log]
+      rotated: true
+      since: today
+      allowed_domains: [user_t]
+
 - name: How many lines were counted without being parsed, and how many records were too old
   ansible.builtin.debug:
     msg: "{{ from_log.skipped_reasons.not_perf }} lines without a perf class, {{ from_log.skipped_reasons.before_since }} older records"
@@ -359,6 +372,20 @@ checksum:
   returned: always
   type: str
   sample: 91072c8227240d596a67fe90ea9b7cdab1c61708f4d9ad6f9701f72f70a1ac50
+since:
+  description:
+    - The start time O(from_audit.since) meant on the host, in epoch seconds; null without it.
+  returned: always
+  type: float
+  sample: 1764284400.0
+checked_at:
+  description:
+    - The host's clock (epoch seconds) when the module started, before it read any audit record.
+      Denials stamped at or after it came later (the role perfsec.selinux.perf_module counts the
+      denials of its verification probe from it).
+  returned: always
+  type: float
+  sample: 1764337200.25
 rules:
   description: Allow rules of the desired module (.te syntax when known, otherwise CIL).
   returned: always
@@ -427,6 +454,7 @@ commit_num:
 import os
 import re
 import stat
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native, to_text
@@ -600,12 +628,10 @@ def main():
     since = None
     if p['from_audit'] and p['from_audit']['since'] is not None:
         try:
-            since = au.parse_since(p['from_audit']['since'])
-        except ValueError:
-            module.fail_json(msg='from_audit.since must be epoch seconds (a number such as 1764337200 or '
-                                 '1764337200.5, at least 0; not a date text), got %r; for the last 24 hours '
-                                 'use the Jinja expression now().timestamp() | int - 86400'
-                                 % (_short(p['from_audit']['since']),))
+            since = au.resolve_since(p['from_audit']['since'])
+        except (ValueError, OSError):
+            module.fail_json(msg='from_audit.since must be a start time: %s; got %r'
+                                 % (au.SINCE_HELP, _short(p['from_audit']['since'])))
     if root is None and not os.path.exists(os.path.join(SELINUXFS, 'enforce')):
         module.fail_json(msg='SELinux is disabled on this host (no %s): enable it first '
                              '(role perfsec.selinux.selinux_state), or pass root=/ to manage the '
@@ -620,7 +646,7 @@ def main():
 
     result = dict(changed=False, name=name, priority=prio, installed=False, enabled=None, checksum=None,
                   rules=[], te=None, skipped_records=0, skipped_reasons={}, record_forms={}, operations=[],
-                  policy_rebuilt=False, commit_num=None)
+                  policy_rebuilt=False, commit_num=None, since=since, checked_at=time.time())
     workdir = None
     te_text = None
     compiled = False

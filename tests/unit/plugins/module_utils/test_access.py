@@ -5,6 +5,8 @@ perf_users group, the confined domains that matter, any other user.
 """
 import copy
 
+import pytest
+
 from ansible_collections.perfsec.selinux.plugins.module_utils import access
 
 PERF_USERS_CAPS = 'cap_perfmon,cap_sys_ptrace,cap_syslog=ep'
@@ -227,3 +229,22 @@ def test_readers():
         {'source': 'user_t', 'target': 'self', 'class': 'perf_event', 'perms': ['cpu', 'open']},
         {'source': 'user_t', 'target': 'self', 'class': 'capability2', 'perms': ['perfmon']},
         {'source': 'staff_t', 'target': 'user_t', 'class': 'perf_event', 'perms': ['read']}]
+
+
+@pytest.mark.parametrize('paranoid,variant,blocks', [
+    (3, 'debian', True), (4, 'debian', True), (2, 'debian', False), (-1, 'debian', False),
+    (4, 'ubuntu', True), (3, 'ubuntu', True), (2, 'ubuntu', False),
+    (3, 'upstream', False), (4, 'upstream', False), (None, 'debian', False)])
+def test_paranoid_gate(paranoid, variant, blocks):
+    """The gate perf_module reads before probing: only the distro patch at 3+ refuses before SELinux."""
+    g = access.paranoid_gate(host(paranoid=paranoid, variant=variant))
+    assert g['blocks'] is blocks
+    assert g['level'] == paranoid and g['variant'] == variant
+    assert g['restrict_level'] == (None if variant == 'upstream' else 3)
+    if blocks:
+        assert g['reason'].startswith('kernel.perf_event_paranoid is %d on this %s kernel' % (paranoid, variant.capitalize()))
+        assert 'before SELinux is asked' in g['reason'] and 'no perf_event AVC is logged' in g['reason']
+    elif paranoid is None:
+        assert g['reason'] == 'kernel.perf_event_paranoid is unreadable'
+    else:
+        assert g['reason'] == 'kernel.perf_event_paranoid %d does not refuse before SELinux (%s)' % (paranoid, variant)

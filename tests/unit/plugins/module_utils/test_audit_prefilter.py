@@ -20,6 +20,7 @@ import io
 import os
 import subprocess
 import sys
+import time
 import tracemalloc
 
 import pytest
@@ -371,6 +372,61 @@ def test_parse_since_accepts_epoch_seconds(value, want):
 def test_parse_since_refuses_the_rest(value):
     with pytest.raises(ValueError):
         au.parse_since(value)
+
+
+# 2026-12-02 06:37:56 UTC, a Wednesday
+NOW = 1796193476.5
+
+
+@pytest.fixture
+def tz(monkeypatch):
+    """Set the process's local time zone (POSIX TZ strings, no tzdata needed)."""
+    def set_tz(name):
+        monkeypatch.setenv('TZ', name)
+        time.tzset()
+    yield set_tz
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.parametrize('value,want', [
+    ('1764337200', 1764337200.0), (1764337200, 1764337200.0),
+    ('now', NOW), ('recent', NOW - 600), ('this-hour', 1796191200.0),
+    ('today', 1796169600.0), ('yesterday', 1796083200.0), ('week-ago', 1795564800.0),
+    ('this-week', 1795910400.0),            # Sunday 2026-11-29
+    ('this-month', 1796083200.0), ('this-year', 1767225600.0),
+    ('today 13:00', 1796216400.0), ('yesterday 23:59:59', 1796169599.0), ('13:00', 1796216400.0),
+    ('2026-11-28', 1795824000.0), ('11/28/2026', 1795824000.0), ('28.11.2026', 1795824000.0),
+    ('2026-11-28 13:00:05', 1795870805.0), ('  today   13:00 ', 1796216400.0)])
+def test_resolve_since_in_utc(tz, value, want):
+    tz('UTC0')
+    assert au.resolve_since(value, now=NOW) == want
+
+
+def test_resolve_since_is_the_hosts_local_time(tz):
+    tz('XST-2')                           # UTC+2: the host's midnight is 22:00 UTC the day before
+    assert au.resolve_since('today', now=NOW) == 1796169600.0 - 7200
+    assert au.resolve_since('2026-11-28 13:00', now=NOW) == 1795870800.0 - 7200
+    assert au.resolve_since('this-hour', now=NOW) == 1796191200.0    # whole-hour offset
+
+
+def test_resolve_since_boot(tmp_path):
+    assert au.resolve_since('boot', boot=1796190000) == 1796190000.0
+    (tmp_path / 'stat').write_text(u'cpu  1 2 3\nbtime 1796190001\nprocesses 9\n')
+    assert au.boot_time(str(tmp_path)) == 1796190001.0
+    (tmp_path / 'stat').write_text(u'cpu  1 2 3\n')
+    with pytest.raises(ValueError):
+        au.boot_time(str(tmp_path))
+
+
+@pytest.mark.parametrize('value', ['checkpoint', 'boot 13:00', 'now 13:00', 'recent 1:00', 'today 13', 'today 24:00',
+                                   'today 12:60', 'today 12:00:60', '2026-02-30', '2026-13-01', '00/10/2026',
+                                   '2026-11-28T13:00:00', 'today -if /tmp/forged.log', 'today 13:00 x', 'Today',
+                                   '', ' ', '1e9', '-1', True, None, 1.5e21, 'x' * 41])
+def test_resolve_since_refuses(tz, value):
+    tz('UTC0')
+    with pytest.raises(ValueError):
+        au.resolve_since(value, now=NOW)
 
 
 def _reasons(**kw):

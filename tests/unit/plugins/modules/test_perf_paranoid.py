@@ -356,3 +356,25 @@ def test_role_default_dropin_is_allowed():
         defaults = yaml.safe_load(f)
     assert sc.check_dropin_path(defaults['paranoid_dropin']) is None
     assert defaults['paranoid_dropin'] == sc.DEFAULT_DROPIN
+
+
+def test_gate_is_read_before_the_change(host, capsys):
+    """perf_module's paranoid gate: Debian's kernel at 3 refuses before SELinux; the gate is read
+    before the task changes the level, in check mode and not, and 3 can be put back."""
+    r = run(capsys, check=True, level=2, persist=False)
+    assert r['gate']['blocks'] is True and r['gate']['level'] == 3 and r['gate']['variant'] == 'debian'
+    assert 'refuses perf_event_open() to every process without CAP_SYS_ADMIN' in r['gate']['reason']
+    assert paranoid(host) == '3' and dropin(host) is None
+    r = run(capsys, level=2, persist=False)
+    assert r['changed'] is True and r['gate']['blocks'] is True and paranoid(host) == '2'
+    r = run(capsys, level=2, persist=False)
+    assert r['changed'] is False and r['gate'] == dict(r['gate'], blocks=False, level=2)
+    r = run(capsys, level=3, persist=False, assume_level_supported=True)
+    assert r['changed'] is True and paranoid(host) == '3' and dropin(host) is None
+
+
+def test_gate_on_an_upstream_kernel_never_blocks(host, capsys):
+    _write(os.path.join(host['proc'], 'sys/kernel/version'), '#1 SMP\n')
+    _write(os.path.join(host['proc'], 'sys/kernel/osrelease'), '6.18.0\n')
+    r = run(capsys, check=True, level=2, persist=False)
+    assert r['gate']['blocks'] is False and r['gate']['variant'] == 'upstream'

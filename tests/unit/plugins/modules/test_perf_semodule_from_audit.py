@@ -116,11 +116,27 @@ def test_read_audit_yields_bulk_counts_for_paths_and_lines_for_records(tmp_path)
     assert lines == [rec('1764340000.000', 'open').rstrip('\n')] + [NOISE.rstrip('\n')] * 2
 
 
-@pytest.mark.parametrize('since', ['today', '2025-11-28', '2025-11-28T00:00:00Z', True, -1, '-5', '1e9', 'nan',
-                                   [1764337200], {'epoch': 1}])
-def test_since_must_be_epoch_seconds(capsys, since):
+@pytest.mark.parametrize('since', ['checkpoint', '2025-11-28T00:00:00Z', '2025-02-30', 'today -if /tmp/forged.log',
+                                   'now 13:00', '25:00', True, -1, '-5', '1e9', 'nan', [1764337200], {'epoch': 1}])
+def test_since_must_be_a_start_time(capsys, since):
     r = run(capsys, name='ok', from_audit={'allowed_domains': ['user_t'], 'since': since})
-    assert r['failed'] is True and 'from_audit.since must be epoch seconds' in r['msg']
+    assert r['failed'] is True and 'from_audit.since must be a start time' in r['msg']
+    assert 'epoch seconds (1764337200)' in r['msg'] and 'today' in r['msg']
+
+
+@needs_tools
+def test_since_keyword_is_resolved_on_the_host_and_returned(store, capsys, tmp_path):
+    """since: today means the host's last midnight (the records of 2025 are older: nothing to
+    install, nothing changed); the result says what it meant and when the module looked."""
+    live = rotated_logs(tmp_path)
+    before = au.resolve_since('now')
+    r = run(capsys, check=True, **S(store, name=NAME, from_audit={
+        'paths': [live], 'rotated': True, 'since': 'today', 'allowed_domains': ['user_t', 'staff_t']}))
+    assert r.get('failed') is not True, r
+    assert r['changed'] is False and r['rules'] == []
+    assert r['since'] == au.resolve_since('today')
+    assert before <= r['checked_at'] <= au.resolve_since('now')
+    assert r['skipped_reasons']['before_since'] == 5      # audit.log.3 ... audit.log, every record
 
 
 @needs_tools
