@@ -42,6 +42,7 @@ PARANOID = 'kernel.perf_event_paranoid'
 MLOCK_KB = 'kernel.perf_event_mlock_kb'
 MAX_SAMPLE_RATE = 'kernel.perf_event_max_sample_rate'
 CPU_TIME_MAX_PERCENT = 'kernel.perf_cpu_time_max_percent'
+KPTR_RESTRICT = 'kernel.kptr_restrict'
 # module option -> sysctl name; the order is the order of runtime writes
 # (cpu_time_max_percent first: the kernel refuses max_sample_rate writes while it is 0 or 100)
 OPTION_KEYS = (
@@ -49,6 +50,7 @@ OPTION_KEYS = (
     ('cpu_time_max_percent', CPU_TIME_MAX_PERCENT),
     ('max_sample_rate', MAX_SAMPLE_RATE),
     ('mlock_kb', MLOCK_KB),
+    ('kptr_restrict', KPTR_RESTRICT),
 )
 
 UPSTREAM_LEVELS = (-1, 0, 1, 2)
@@ -583,6 +585,10 @@ def validate(params):
     if rate is not None and not 1 <= rate <= INT_MAX:
         errors.append('invalid max_sample_rate %r: use 1..%d (samples per second)'
                       % (rate, INT_MAX))
+    kptr = params.get('kptr_restrict')
+    if kptr is not None and kptr not in (0, 1, 2):
+        errors.append('invalid kptr_restrict %r: use 0 (addresses visible), 1 (only with CAP_SYSLOG) or '
+                      '2 (hidden from everybody)' % (kptr,))
     pct = params.get('cpu_time_max_percent')
     if pct is not None and not 0 <= pct <= 100:
         errors.append('invalid cpu_time_max_percent %r: use 0..100 (0 and 100 disable '

@@ -95,6 +95,26 @@ options:
     description:
       - C(kernel.perf_cpu_time_max_percent), 0..100; 0 and 100 disable sample throttling.
     type: int
+  kptr_restrict:
+    description:
+      - C(kernel.kptr_restrict), managed only when given (the default leaves it alone). perf needs
+        C(0), or CAP_SYSLOG with C(1), to resolve kernel symbols; C(2) hides kernel addresses
+        from everybody, root included.
+      - With O(profile=stig) only C(1) is accepted (ComplianceAsCode C(sysctl_kernel_kptr_restrict)).
+    type: int
+    choices: [0, 1, 2]
+  profile:
+    description:
+      - C(stig) - the STIG-safe profile. C(kernel.perf_event_paranoid) is kept at exactly C(2), as DISA STIG /
+        ComplianceAsCode C(sysctl_kernel_perf_event_paranoid) requires (CCE-81054-9 RHEL 8, CCE-83959-7
+        RHEL 9, CCE-90142-1 RHEL 10), judged on the last assignment in systemd-sysctl order. O(level)
+        defaults to C(2) and any other level fails with one message; O(persist) and O(runtime) must stay
+        true; entries that would override the drop-in at boot are commented out whatever
+        O(comment_out_overrides) says; the task fails when the predicted check would not pass.
+        RV(stig) holds the check.
+      - C(default) (or omitted) - no profile.
+    type: str
+    choices: [default, stig]
   assume_level_supported:
     description:
       - Accept O(level=3) or O(level=4) even when the detection finds no evidence that the
@@ -168,6 +188,14 @@ EXAMPLES = r'''
   ansible.builtin.debug:
     msg: "{{ paranoid.overriding_files | join(', ') }} override {{ paranoid.dropin }} at boot"
   when: paranoid.overriding_files | length > 0
+
+- name: STIG-safe - paranoid exactly 2, persisted in the file that wins at boot
+  perfsec.selinux.perf_paranoid:
+    profile: stig
+
+- name: Let perf resolve kernel symbols for CAP_SYSLOG holders only
+  perfsec.selinux.perf_paranoid:
+    kptr_restrict: 1
 
 - name: Bigger ring buffers and a lower sample rate
   perfsec.selinux.perf_paranoid:
@@ -274,6 +302,16 @@ boot_values:
   description: Values the keys get at boot from the config files once the task is done.
   returned: always
   type: dict
+stig:
+  description:
+    - With O(profile=stig), the STIG / ComplianceAsCode check of C(kernel.perf_event_paranoid) once the task
+      is done (in check mode, as it would be) - C(status) C(pass) or C(fail), C(file) and C(line) of the
+      assignment that wins at boot, C(boot), C(runtime), C(cce) (null off RHEL), C(reason).
+  returned: with O(profile=stig)
+  type: dict
+  sample: {rule: sysctl_kernel_perf_event_paranoid, cce: CCE-83959-7, product: RHEL 9, status: pass,
+           expected: 2, boot: 2, runtime: 2, file: /etc/sysctl.d/99-zz-perfsec-perf.conf, line: 4,
+           earlier: [], reason: kernel.perf_event_paranoid is 2 at runtime and ... sets it last}
 skipped:
   description: True when the host cannot be managed and O(skip_unsupported=true).
   returned: when skipped
@@ -286,10 +324,11 @@ import stat
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.perfsec.selinux.plugins.module_utils.common import (
-    PROC_ROOT, atomic_write, in_container,
+    PROC_ROOT, atomic_write, in_container, read_text,
 )
 from ansible_collections.perfsec.selinux.plugins.module_utils import access as accessmod
 from ansible_collections.perfsec.selinux.plugins.module_utils import sysctl as sc
+from ansible_collections.perfsec.selinux.plugins.module_utils import compliance
 
 # Overridable for the unit tests (fixture trees instead of this host).
 ROOT = '/'
@@ -306,6 +345,14 @@ def plan(params, proc_root=PROC_ROOT, root='/', container=None):
     raises sc.SysctlError with the message to fail with.
     """
     errors = sc.validate(params)
+    profile = params.get('profile') or 'default'
+    if not errors and profile == 'stig':
+        if params.get('level') is None:
+            params = dict(params, level=compliance.STIG_PARANOID)
+        errors = compliance.profile_errors(profile, params.get('level'), params['persist'],
+                                           params['runtime'], params.get('kptr_restrict'),
+                                           os_release(root))
+        params = dict(params, comment_out_overrides=True)
     if errors:
         raise sc.SysctlError('; '.join(errors))
     bad_dropin = sc.check_dropin_path(params['dropin'])
@@ -314,7 +361,7 @@ def plan(params, proc_root=PROC_ROOT, root='/', container=None):
     wanted = _option_values(params)
     if not wanted:
         raise sc.SysctlError('nothing to do: set level and/or mlock_kb, max_sample_rate, '
-                             'cpu_time_max_percent')
+                             'cpu_time_max_percent, kptr_restrict')
     result = {'skipped': False}
     if params['runtime']:
         if container is None:
@@ -395,7 +442,25 @@ def plan(params, proc_root=PROC_ROOT, root='/', container=None):
         'writes': writes,
     })
     result['level_meaning'] = sc.level_meaning(result['level'])
+    result['profile'] = profile
+    result['params'] = params
+    if profile == 'stig':
+        contents = dict((f['path'], f['after']) for f in files)
+        entries = sc.find_entries([sc.PARANOID], root, contents)
+        check = compliance.stig_paranoid_check(entries, current.get(sc.PARANOID), os_release(root))
+        result['stig'] = check
+        if check['status'] != 'pass':
+            raise sc.SysctlError('perfsec_profile stig: the STIG check would still fail after this task (%s); '
+                                 'fix the files named there' % check['reason'])
     return result
+
+
+def os_release(root='/'):
+    for path in ('/etc/os-release', '/usr/lib/os-release'):
+        text = read_text(sc.rooted(root, path))
+        if text:
+            return compliance.parse_os_release(text)
+    return {}
 
 
 def _dropin_attrs_to_fix(st):
@@ -459,10 +524,13 @@ def main():
             mlock_kb=dict(type='int'),
             max_sample_rate=dict(type='int'),
             cpu_time_max_percent=dict(type='int'),
+            kptr_restrict=dict(type='int', choices=[0, 1, 2]),
+            profile=dict(type='str', choices=list(compliance.PROFILES)),
             assume_level_supported=dict(type='bool', default=False),
             skip_unsupported=dict(type='bool', default=False),
         ),
-        required_one_of=[('level', 'mlock_kb', 'max_sample_rate', 'cpu_time_max_percent')],
+        required_one_of=[('level', 'mlock_kb', 'max_sample_rate', 'cpu_time_max_percent', 'kptr_restrict',
+                          'profile')],
         supports_check_mode=True,
     )
     p = module.params
@@ -472,6 +540,7 @@ def main():
         result = plan(p, proc_root, root)
     except sc.SysctlError as e:
         module.fail_json(msg=str(e))
+    p = result.pop('params', p)   # the profile may have set level / comment_out_overrides
 
     if result['skipped']:
         if p['skip_unsupported']:
@@ -518,7 +587,7 @@ def main():
         for k, _v in _option_values(p):
             result['current'][k] = sc.read_value(k, proc_root) if p['runtime'] else result['current'][k]
 
-    out = dict((k, v) for k, v in result.items() if k not in ('files', 'writes', 'skipped'))
+    out = dict((k, v) for k, v in result.items() if k not in ('files', 'writes', 'skipped', 'params'))
     out['boot_values'] = boot
     if module._diff:
         out['diff'] = diff
