@@ -22,7 +22,10 @@ from ansible_collections.perfsec.selinux.plugins.module_utils.common import (
 
 # The steps a host may need, in the order the plays carry them out.
 STEPS = ('policy_build', 'policy_install', 'class_module', 'selinux_enable', 'permissive', 'relabel',
-         'final_mode', 'module')
+         'final_mode', 'paranoid', 'module', 'audit_rule')
+# steps decided outside this file and passed in host['extra_steps'] {step: reason or None}:
+# 'paranoid' (module_utils/compliance.profile_step), 'audit_rule' (module_utils/auditrules.plan_reason)
+EXTRA_STEPS = ('paranoid', 'audit_rule')
 HOOK_SYMBOL = b'selinux_perf_event_open'
 HOOK_SINCE = (5, 5)        # the perf_event LSM hook (security_perf_event_open) came in Linux 5.5
 CAP_PERFMON = 38           # CAP_PERFMON is capability 38 (Linux 5.8)
@@ -307,6 +310,10 @@ def decide(host, want):
     se, kern = host['selinux'], host['kernel']
     reasons = {}
     notes = []
+    for step in EXTRA_STEPS:
+        why = (host.get('extra_steps') or {}).get(step)
+        if why:
+            reasons[step] = why
     if se.get('status') == 'absent':
         raise ValueError('no SELinux on this host (no /etc/selinux/config, no selinuxfs): install the '
                          'policy packages first (Fedora/EL: selinux-policy-targeted; Debian: '

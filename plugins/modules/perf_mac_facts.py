@@ -111,6 +111,18 @@ options:
         C(access.mismatches) (the report flags it as C(access)). Nothing fails.
     type: dict
     default: {}
+  audit_rule_path:
+    description:
+      - The rules file of perfsec.selinux.perf_audit_rule, reported as C(audit_rule) (present, written by
+        perfsec, current).
+    type: path
+    default: /etc/audit/rules.d/perfsec-perf.rules
+  audit_key:
+    description:
+      - The audit key of that rule; SYSCALL records with it in the tail of O(audit_log) (O(denials_max_bytes),
+        O(denials_max_age)) are summarised in C(audit_rule.hits) (with O(gather_denials)).
+    type: str
+    default: perfsec-perf
   plan:
     description:
       - Also decide what the perf MAC rollout must do on this host, with the reason read from
@@ -121,6 +133,20 @@ options:
         module) is read instead of the loaded one.
     type: dict
     suboptions:
+      profile:
+        description:
+          - C(stig) plans the step C(paranoid) when the STIG / ComplianceAsCode check of
+            C(kernel.perf_event_paranoid) (C(ansible_facts.perfsec.stig)) fails - the running value or
+            the last assignment in systemd-sysctl order is not 2.
+        type: str
+        choices: [default, stig]
+        default: default
+      audit_rule:
+        description:
+          - The perf_event_open() audit rule is wanted; plans the step C(audit_rule) when its file
+            (O(audit_rule_path)) is missing or differs.
+        type: bool
+        default: false
       build:
         description:
           - C(auto) rebuilds the policy when the kernel has the perf_event hook and the policy
@@ -291,6 +317,7 @@ ansible_facts:
             perf_event_mlock_kb: 516
             perf_event_max_sample_rate: 100000
             perf_cpu_time_max_percent: 25
+            kptr_restrict: 0
             paranoid_source:
               runtime: 2
               boot: '2'
@@ -411,7 +438,8 @@ ansible_facts:
           description:
             - Only with O(plan). C(steps) lists, in the order the plays run them, each step the
               host needs (C(policy_build), C(policy_install), C(class_module), C(selinux_enable),
-              C(permissive), C(relabel), C(final_mode), C(module)) with its C(reason); C(needs)
+              C(permissive), C(relabel), C(final_mode), C(paranoid), C(module), C(audit_rule)) with its
+              C(reason); C(needs)
               maps every step to a bool; C(converged) is true when there is none. C(supported) is
               false on a kernel without the SELinux perf_event hook (nothing is planned then).
               C(notes) says what was decided against and why; C(policy) which policy was read
@@ -499,6 +527,61 @@ ansible_facts:
           type: dict
           returned: always
           sample: {blocks: true, level: 3, variant: debian, restrict_level: 3, reason: "kernel.perf_event_paranoid is 3 ..."}
+        os:
+          description: C(id), C(id_like), C(version_id), C(pretty_name) from os-release (null where absent).
+          type: dict
+          returned: always
+          sample: {id: rhel, id_like: fedora, version_id: '9.4', pretty_name: Red Hat Enterprise Linux 9.4}
+        stig:
+          description:
+            - The DISA STIG / ComplianceAsCode check of rule C(sysctl_kernel_perf_event_paranoid)
+              (module_utils/compliance.py) - C(kernel.perf_event_paranoid) must be exactly 2 at runtime and
+              in the last assignment in systemd-sysctl --cat-config order. C(status) C(pass) or C(fail),
+              C(file) and C(line) of the assignment that wins at boot, C(boot), C(runtime), C(earlier)
+              (earlier assignments of another value), C(cce) (CCE-81054-9 RHEL 8, CCE-83959-7 RHEL 9,
+              CCE-90142-1 RHEL 10, null elsewhere), C(product), C(reason).
+          type: dict
+          returned: always
+          sample:
+            rule: sysctl_kernel_perf_event_paranoid
+            cce: null
+            product: null
+            expected: 2
+            status: fail
+            boot: null
+            file: null
+            line: null
+            runtime: 3
+            earlier: []
+            reason: 'kernel.perf_event_paranoid must be 2: no sysctl file sets kernel.perf_event_paranoid ...'
+        kptr:
+          description:
+            - What C(kernel.kptr_restrict) (also in C(kernel.kptr_restrict)) means for perf - C(symbols) says
+              for C(root), C(perf_users) (its copy has cap_syslog or not) and C(other) whether kernel symbols
+              resolve (0 everybody, 1 CAP_SYSLOG only, 2 nobody).
+          type: dict
+          returned: always
+          sample: {value: 1, meaning: kernel addresses hidden unless CAP_SYSLOG ...,
+                   symbols: {root: true, perf_users: true, other: false}}
+        audit_rule:
+          description:
+            - The perf_event_open() audit rule of perfsec.selinux.perf_audit_rule - C(present), C(managed)
+              (written by perfsec), C(current) (the rule this host's architecture gets, mode 0600), C(mode);
+              and C(hits), the SYSCALL records with its key in the tail of the audit log - C(count),
+              C(success), C(failed), C(first)/C(last) (epoch), C(users) (by login uid, name where the log is
+              enriched), C(uids), C(comms), C(exes), C(domains) (each a list of C(name)/C(count), at most 10),
+              C(summary) in words, C(available)/C(error).
+          type: dict
+          returned: always
+          sample:
+            path: /etc/audit/rules.d/perfsec-perf.rules
+            key: perfsec-perf
+            present: true
+            managed: true
+            current: true
+            mode: '0600'
+            hits: {count: 2, success: 1, failed: 1, users: [{name: perfuser, count: 2}],
+                   summary: 2 perf_event_open() (1 failed) by perfuser (2)}
         class_module:
           description:
             - The name and priority of the CIL module that declares class C(perf_event) on the module
@@ -527,6 +610,8 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.perfsec.selinux.plugins.module_utils import access as accessmod
+from ansible_collections.perfsec.selinux.plugins.module_utils import auditrules
+from ansible_collections.perfsec.selinux.plugins.module_utils import compliance
 from ansible_collections.perfsec.selinux.plugins.module_utils.audit import parse_avc
 from ansible_collections.perfsec.selinux.plugins.module_utils.common import (
     PROC_ROOT, SELINUXFS, file_capabilities, in_container, read_sysctl, read_text,
@@ -544,6 +629,7 @@ PERF_SYSCTLS = (
     'kernel.perf_event_mlock_kb',
     'kernel.perf_event_max_sample_rate',
     'kernel.perf_cpu_time_max_percent',
+    'kernel.kptr_restrict',
 )
 AUDIT_LOG = '/var/log/audit/audit.log'
 PERFSEC_STATE_DIR = '/var/lib/perfsec'
@@ -791,6 +877,46 @@ def gather_denials(log=AUDIT_LOG, max_bytes=1048576, max_age=86400, root='/', no
     return facts
 
 
+def gather_os(root='/'):
+    """ID, VERSION_ID, PRETTY_NAME of /etc/os-release (or /usr/lib/os-release); Nones when absent."""
+    osr = {}
+    for path in ('/etc/os-release', '/usr/lib/os-release'):
+        text = read_text(rooted(root, path))
+        if text:
+            osr = compliance.parse_os_release(text)
+            break
+    return dict((k.lower(), osr.get(k)) for k in ('ID', 'ID_LIKE', 'VERSION_ID', 'PRETTY_NAME'))
+
+
+def gather_audit_rule(path, key, log, max_bytes, max_age, root='/', enabled=True, now=None):
+    """The perf_audit_rule file's state (module_utils/auditrules.file_state) and the hits of its key in
+    the tail of the audit log (auditrules.count_hits)."""
+    real = rooted(root, path)
+    text, mode = None, None
+    try:
+        st = os.lstat(real)
+        if stat.S_ISREG(st.st_mode):
+            mode = stat.S_IMODE(st.st_mode)
+            with open(real, 'rb') as f:
+                text = f.read(65536).decode('utf-8', 'replace')
+    except OSError:
+        pass
+    facts = {'path': path, 'key': key}
+    facts.update(auditrules.file_state(text, mode, auditrules.abis(os.uname()[4]), key))
+    hits = {'enabled': enabled, 'available': False, 'error': None}
+    hits.update(auditrules.count_hits(''))
+    if enabled:
+        try:
+            tail, _n, hits['truncated'] = read_tail(rooted(root, log), max_bytes)
+            hits['available'] = True
+            hits.update(auditrules.count_hits(tail, key, max_age, time.time() if now is None else now))
+        except (IOError, OSError) as e:
+            hits['error'] = 'cannot read %s: %s' % (log, e.strerror or e)
+    hits['summary'] = auditrules.hits_summary(hits)
+    facts['hits'] = hits
+    return facts
+
+
 def _newest(path, best, budget):
     """Walk ``path`` (rooted) updating best = [mtime, path]; budget = [entries left].
 
@@ -855,7 +981,11 @@ def main():
             change_paths=dict(type='list', elements='path',
                               default=[PERFSEC_STATE_DIR, DEFAULT_DROPIN]),
             expected_access=dict(type='dict', default={}),
+            audit_rule_path=dict(type='path', default=auditrules.DEFAULT_PATH),
+            audit_key=dict(type='str', default=auditrules.KEY, no_log=False),
             plan=dict(type='dict', options=dict(
+                profile=dict(type='str', default='default', choices=list(compliance.PROFILES)),
+                audit_rule=dict(type='bool', default=False),
                 build=dict(type='str', default='auto', choices=list(planner.BUILD_CHOICES)),
                 require_perfmon=dict(type='bool', default=False),
                 final_mode=dict(type='str', default='enforcing', choices=list(planner.FINAL_MODES)),
@@ -913,6 +1043,14 @@ def main():
     facts['class_module'] = {'name': planner.CLASS_MODULE_NAME, 'priority': planner.CLASS_MODULE_PRIORITY}
     facts['policy_packages'] = gather_policy_packages(module, root)
     facts['access'] = accessmod.evaluate(facts, p['expected_access'])
+    facts['os'] = gather_os(root)
+    kern = facts['kernel']
+    facts['stig'] = compliance.stig_paranoid_check(kern['paranoid_source']['entries'], kern['perf_event_paranoid'],
+                                                   dict((k.upper(), v) for k, v in facts['os'].items() if v))
+    facts['kptr'] = compliance.kptr_restrict(kern['kptr_restrict'], facts['perf_users'].get('capabilities'))
+    facts['audit_rule'] = gather_audit_rule(p['audit_rule_path'], p['audit_key'], p['audit_log'],
+                                            p['denials_max_bytes'], p['denials_max_age'], root,
+                                            enabled=p['gather_denials'])
     facts['paranoid_gate'] = accessmod.paranoid_gate(facts)
     if p['plan']:
         facts['plan'] = make_plan(module, p, facts, root)
@@ -960,6 +1098,10 @@ def make_plan(module, p, facts, root='/'):
     from ansible_collections.perfsec.selinux.plugins.module_utils import semodule as sm
     want = p['plan']
     host = plan_host(facts, root)
+    host['extra_steps'] = {
+        'paranoid': compliance.profile_step(want['profile'], facts['stig']),
+        'audit_rule': auditrules.plan_reason(want['audit_rule'], facts['audit_rule'], p['audit_rule_path']),
+    }
     # are the rebuilt packages of the record still installed? (a distro update replaces them)
     host['policy_record'] = facts['policy_packages']
     spec = want['module']
