@@ -298,7 +298,8 @@ def merge(results, allowed_domains, allowed_targets=None, include_bpf=False, com
     """Every host's perf_denials result ({host: result}) → one rule set. Returns a dict:
 
     ``rules``: sorted (source, target, class, [perms]); ``evidence``: {(source, target, class):
-    {denials, perms: {perm: denials}, hosts, first, last, comm, exe}}; ``skipped``: {host:
+    {denials, perms: {perm: denials}, hosts, perm_hosts: {perm: hosts}, first, last, comm, exe}};
+    ``skipped``: {host:
     {reason: count}} (the host's own reasons plus the merge's: MERGE_REASONS, in denial records
     except ``no_result`` / ``invalid``, which count results and groups); ``hosts``: {host:
     {status, denials, source, msg}}; ``since``: the earliest ``since`` of the hosts;
@@ -367,10 +368,11 @@ def merge(results, allowed_domains, allowed_targets=None, include_bpf=False, com
             ev = acc.get((stype, target, tclass))
             if ev is None:
                 ev = acc[(stype, target, tclass)] = {'denials': 0, 'perms': {}, 'hosts': set(), 'first': None,
-                                                     'last': None, 'comm': set(), 'exe': set()}
+                                                     'last': None, 'comm': set(), 'exe': set(), 'perm_hosts': {}}
             ev['denials'] += count
             ev['perms'][perm] = ev['perms'].get(perm, 0) + count
             ev['hosts'].add(host)
+            ev['perm_hosts'].setdefault(perm, set()).add(host)
             for key, fn in (('first', min), ('last', max)):
                 v = _time(g.get(key))
                 if v is not None:
@@ -383,7 +385,9 @@ def merge(results, allowed_domains, allowed_targets=None, include_bpf=False, com
     evidence = {}
     for k, ev in acc.items():
         evidence[k] = {'denials': ev['denials'], 'perms': dict(sorted(ev['perms'].items())),
-                       'hosts': sorted(ev['hosts'], key=str), 'first': ev['first'], 'last': ev['last'],
+                       'hosts': sorted(ev['hosts'], key=str),
+                       'perm_hosts': dict((p, sorted(h, key=str)) for p, h in sorted(ev['perm_hosts'].items())),
+                       'first': ev['first'], 'last': ev['last'],
                        'comm': sorted(ev['comm'], key=lambda v: (v is None, v or '')),
                        'exe': sorted(ev['exe'], key=lambda v: (v is None, v or ''))}
     rules = [(k[0], k[1], k[2], sorted(evidence[k]['perms'])) for k in sorted(evidence)]
@@ -392,14 +396,21 @@ def merge(results, allowed_domains, allowed_targets=None, include_bpf=False, com
 
 
 def comment_lines(ev):
-    """The comment lines above a rule: its evidence, every host / log string neutralised."""
+    """The comment lines above a rule: its evidence, every host / log string neutralised. A rule
+    whose permissions came from different host sets gets one line per permission naming its
+    hosts, so a reviewer sees which host asked for which permission."""
     perms = ', '.join('%s %d' % (p, n) for p, n in sorted(ev['perms'].items()))
     lines = ['%d denial%s (%s) on %d host%s: %s' % (ev['denials'], '' if ev['denials'] == 1 else 's', perms,
                                                     len(ev['hosts']), '' if len(ev['hosts']) == 1 else 's',
-                                                    _list(ev['hosts'])),
-             'first seen %s, last seen %s' % (iso(ev['first']), iso(ev['last'])),
-             'comm: %s' % _list(ev['comm']),
-             'exe: %s' % _list(ev['exe'])]
+                                                    _list(ev['hosts']))]
+    by_perm = ev.get('perm_hosts') or {}
+    if len(ev['perms']) > 1 and any(len(h) != len(ev['hosts']) for h in by_perm.values()):
+        for p, n in sorted(ev['perms'].items()):
+            h = by_perm.get(p, [])
+            lines.append('  %s: %d denial%s on %s' % (p, n, '' if n == 1 else 's', _list(h)))
+    lines += ['first seen %s, last seen %s' % (iso(ev['first']), iso(ev['last'])),
+              'comm: %s' % _list(ev['comm']),
+              'exe: %s' % _list(ev['exe'])]
     # each piece is printable ASCII already (neutral): only the length is bounded here
     return [t if len(t) <= au.COMMENT_MAX else t[:au.COMMENT_MAX - 3] + '...' for t in lines]
 

@@ -19,9 +19,10 @@ description:
     again, and whatever falls outside the contract is counted in RV(skipped_reasons) for that host by
     reason.
   - Writes one C(.te) to O(dest) (mode 0600) only when its content changed, with a comment above
-    each rule giving its evidence - denials per permission, hosts, first and last seen, comm and
-    exe. Host names and the log's comm / exe are neutralised there (printable ASCII only, every
-    other character escaped, each string at most 48 characters, at most 4 of each list).
+    each rule giving its evidence - denials per permission, hosts (per permission when they
+    differ), first and last seen, comm and exe. Host names and the log's comm / exe are
+    neutralised there (printable ASCII only, every other character escaped, each string at most
+    48 characters, at most 4 of each list).
   - Returns RV(installed_diff), the rules against each distinct installed module (by checksum)
     the hosts reported.
   - Run it once, on the controller (C(run_once) and C(delegate_to localhost)), as the playbook
@@ -135,7 +136,8 @@ rules:
   elements: str
   sample: ["allow user_t self:perf_event { kernel open read };"]
 evidence:
-  description: Per rule - C(rule), C(denials), C(perms) (denials per permission), C(hosts), C(first),
+  description: Per rule - C(rule), C(denials), C(perms) (denials per permission), C(hosts),
+    C(perm_hosts) (the hosts of each permission), C(first),
     C(last) (epoch seconds), C(comm), C(exe) (as the hosts returned them, bounded).
   returned: always
   type: list

@@ -146,6 +146,27 @@ def test_merge_dedupes_across_hosts_with_evidence():
     assert hv.render('perfsec_perf', hv.merge({'web2': b, 'web1': a}, ['user_t'])) == hv.render('perfsec_perf', m)
 
 
+def test_comments_name_the_hosts_of_each_permission():
+    # one rule from two hosts whose permissions differ: each permission names its own hosts
+    a = result(avc('open', serial=1) + avc('kernel', ts=T0 + 1, serial=2) + avc('read', ts=T0 + 2, serial=3))
+    b = result(avc('open', serial=4) + avc('write', ts=T0 + 3, serial=5) + avc('read', ts=T0 + 4, serial=6))
+    m = hv.merge({'hostA': a, 'hostB': b}, ['user_t'])
+    assert m['rules'] == [('user_t', 'self', 'perf_event', ['kernel', 'open', 'read', 'write'])]
+    ev = m['evidence'][('user_t', 'self', 'perf_event')]
+    assert ev['perm_hosts'] == {'kernel': ['hostA'], 'open': ['hostA', 'hostB'], 'read': ['hostA', 'hostB'],
+                                'write': ['hostB']}
+    te = hv.render('perfsec_perf', m)
+    assert ('# 6 denials (kernel 1, open 2, read 2, write 1) on 2 hosts: hostA, hostB\n'
+            '#   kernel: 1 denial on hostA\n'
+            '#   open: 2 denials on hostA, hostB\n'
+            '#   read: 2 denials on hostA, hostB\n'
+            '#   write: 1 denial on hostB\n'
+            '# first seen ') in te
+    # the same hosts for every permission (or one permission): no per-permission lines
+    one = hv.render('perfsec_perf', hv.merge({'hostA': a, 'hostB': a}, ['user_t']))
+    assert '#   ' not in one and '# 6 denials (kernel 2, open 2, read 2) on 2 hosts: hostA, hostB\n# first seen' in one
+
+
 def test_merge_restricts_to_the_contract_and_attributes_skips_to_the_host():
     m = hv.merge({'good': result(CLEAN), 'bad': result(POISONED)}, ['user_t', 'staff_t'])
     for src, tgt, tclass, perms in m['rules']:
