@@ -46,9 +46,15 @@ make_venv() {
     echo "setup: $dir up to date"
     return
   fi
-  echo "setup: creating $dir from $req"
-  rm -rf "$dir"
-  "$py" -m venv "$dir"
+  # Same Python, requirements changed: install over the venv (the working tree may be shared:
+  # a venv in use is never removed under its users). Another Python: recreate it.
+  if [[ -f $stamp && $(cut -d- -f2 <"$stamp") == "${want#*-}" && -x $dir/bin/pip ]]; then
+    echo "setup: updating $dir from $req"
+  else
+    echo "setup: creating $dir from $req"
+    rm -rf "$dir"
+    "$py" -m venv "$dir"
+  fi
   "$dir/bin/pip" install -q --disable-pip-version-check -r "$req" 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }; test "${PIPESTATUS[0]}" -eq 0
   echo "$want" >"$stamp"
 }
