@@ -394,10 +394,9 @@ def paranoid_gate(facts):
     blocks = bool(h.paranoid_known and at is not None and h.paranoid >= at)
     evidence = ((facts.get('kernel') or {}).get('paranoid_variant') or {}).get('evidence') or ''
     if blocks:
-        reason = ('kernel.perf_event_paranoid is %d on this %s kernel (%s): the distro patch '
-                  '(CONFIG_SECURITY_PERF_EVENTS_RESTRICT) refuses perf_event_open() to every process '
-                  'without CAP_SYS_ADMIN at %d and above, before SELinux is asked, so an unprivileged '
-                  'user gets EACCES and no perf_event AVC is logged'
+        reason = ('kernel.perf_event_paranoid is %d on this %s kernel (%s): at %d and above its patch '
+                  'refuses perf_event_open() to every process without CAP_SYS_ADMIN, before SELinux is '
+                  'asked, so an unprivileged user gets EACCES and no perf_event AVC is logged'
                   % (h.paranoid, h.variant.capitalize(), evidence, at))
     elif not h.paranoid_known:
         reason = 'kernel.perf_event_paranoid is unreadable'

@@ -363,7 +363,7 @@ def test_gate_is_read_before_the_change(host, capsys):
     before the task changes the level, in check mode and not, and 3 can be put back."""
     r = run(capsys, check=True, level=2, persist=False)
     assert r['gate']['blocks'] is True and r['gate']['level'] == 3 and r['gate']['variant'] == 'debian'
-    assert 'refuses perf_event_open() to every process without CAP_SYS_ADMIN' in r['gate']['reason']
+    assert 'its patch refuses perf_event_open() to every process without CAP_SYS_ADMIN' in r['gate']['reason']
     assert paranoid(host) == '3' and dropin(host) is None
     r = run(capsys, level=2, persist=False)
     assert r['changed'] is True and r['gate']['blocks'] is True and paranoid(host) == '2'
