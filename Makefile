@@ -6,7 +6,7 @@ VENV := $(CURDIR)/.venv
 COMPAT := $(CURDIR)/.venv-compat
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: setup test lint sanity unit compat molecule demo build clean
+.PHONY: setup test lint sanity unit compat molecule demo build release clean
 
 setup:
 	./scripts/setup.sh
@@ -35,6 +35,10 @@ demo:
 
 build:
 	$(VENV)/bin/ansible-galaxy collection build --force --output-path build/
+
+## Changelog lint, tarball in build/release/, installed offline and run from there.
+release:
+	./scripts/release.sh
 
 clean:
 	rm -rf build .cache/molecule tests/output

@@ -6,7 +6,12 @@ from a temporary working directory, and ansible.posix / community.general come f
 `ansible` package's bundled collections in this venv (site-packages, scanned by ansible-core's
 sys.path lookup), as `ansible-galaxy collection install --offline` resolved them.
 
-The playbook is perfsec.selinux.report on localhost (read-only). It is passed
+With PERFSEC_RELEASE_TARBALL set (scripts/release.sh, `make release`), the tests run on that
+tarball instead of one built here: the release artifact itself is what gets installed.
+
+The playbooks are perfsec.selinux.report on localhost (read-only) and perfsec.selinux.enable_perf_mac
+--check --diff on localhost (relabel_mode=never: this controller's kernel has SELinux off, so
+the plan would otherwise reboot it for a relabel, which the local connection refuses). report is passed
 report_output_dir=<tmp> so that a report file, should the playbook write one, lands in the
 temporary directory; a playbook without that variable ignores it.
 """
@@ -58,8 +63,13 @@ def installed(tmp_path_factory):
                ANSIBLE_REMOTE_TEMP=str(tmp / 'ansible-remote'), ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0',
                ANSIBLE_LOCALHOST_WARNING='0', ANSIBLE_INVENTORY_UNPARSED_WARNING='0', LC_ALL='C.UTF-8',
                LANG='C.UTF-8')
-    _ok([os.path.join(BIN, 'ansible-galaxy'), 'collection', 'build', '--output-path', str(dist), ROOT], env, str(work))
-    tarball = dist / '{namespace}-{name}-{version}.tar.gz'.format(**galaxy)
+    given = os.environ.get('PERFSEC_RELEASE_TARBALL')
+    if given:
+        tarball = type(dist)(os.path.abspath(given))
+    else:
+        _ok([os.path.join(BIN, 'ansible-galaxy'), 'collection', 'build', '--output-path', str(dist), ROOT], env,
+            str(work))
+        tarball = dist / '{namespace}-{name}-{version}.tar.gz'.format(**galaxy)
     assert tarball.is_file(), os.listdir(str(dist))
     out = _ok([os.path.join(BIN, 'ansible-galaxy'), 'collection', 'install', '--offline', '-p', str(inst), str(tarball)],
               env, str(work))
@@ -119,3 +129,36 @@ def test_report_playbook_runs_from_installed_tarball(installed):
     ok, _changed, unreachable, failed = (int(x) for x in recap.groups())
     assert (unreachable, failed) == (0, 0), out
     assert ok > 0, out
+
+
+def test_ansible_doc_of_every_module_from_installed_tarball(installed):
+    mods = sorted(n[:-3] for n in os.listdir(str(installed['coll'] / 'plugins' / 'modules'))
+                  if n.endswith('.py') and not n.startswith('_'))
+    assert 'perf_mac_facts' in mods and len(mods) >= 5, mods
+    # the checkout's modules all shipped
+    here = sorted(n[:-3] for n in os.listdir(os.path.join(ROOT, 'plugins', 'modules'))
+                  if n.endswith('.py') and not n.startswith('_'))
+    assert mods == here
+    fqcns = ['perfsec.selinux.%s' % m for m in mods]
+    docs = json.loads(_ok([os.path.join(BIN, 'ansible-doc'), '--json'] + fqcns, installed['env'],
+                          str(installed['work'])))
+    for fqcn in fqcns:
+        entry = docs[fqcn]
+        assert entry['doc']['filename'].startswith(str(installed['coll'])), fqcn
+        assert entry['doc'].get('short_description'), fqcn
+        assert entry['examples'], fqcn
+        assert entry['return'] is not None, fqcn
+
+
+def test_check_mode_playbook_runs_from_installed_tarball(installed):
+    rc, out = _run([os.path.join(BIN, 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
+                    '-e', 'ansible_python_interpreter=%s' % sys.executable, '-e', 'relabel_mode=never',
+                    '--check', '--diff', 'perfsec.selinux.enable_perf_mac'], installed['env'], str(installed['work']))
+    assert rc == 0, out
+    # the roles and modules came from the install, not the checkout
+    assert str(installed['coll']) in out or 'perfsec.selinux.rollout' in out, out
+    recap = re.search(r'^localhost\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)', out, re.M)
+    assert recap, out
+    ok, changed, unreachable, failed = (int(x) for x in recap.groups())
+    assert (changed, unreachable, failed) == (0, 0, 0), out
+    assert ok > 0 and 'localhost: ' in out, out
