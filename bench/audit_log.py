@@ -9,7 +9,10 @@ Variants (interleaved: each repetition runs every variant once, in a rotated ord
               (bench/ours_from_audit.py --paths FILE): the byte prefilter (issue 19)
   ours_lines  (with --line-reader) the same with audit.read_lines, every line decoded and parsed
               (the module's reader before the prefilter)
-  ours_role   role perf_module's path: ausearch -m AVC --raw -if FILE | generate_rules
+  ours_role   role perf_module's path: since 5bf283a the role has perf_semodule read the log
+              itself, with its rotations and a start time (from_audit paths + rotated + since:
+              bench/ours_from_audit.py --paths FILE --rotated --since 0); before, it was
+              ausearch -m AVC --raw -if FILE | generate_rules (RESULTS.md section 1, older runs)
   seed        ausearch -c perf --raw -if FILE | audit2allow -p POLICY   (the reference procedure)
   grep        grep -F perf_event FILE   (the floor: one pass over the bytes)
 
@@ -65,8 +68,8 @@ def variants(log, policy, outdir, line_reader=False):
         ('ours_paths', '%s %s --paths %s --allowed-domains %s --te %s'
          % (py, ours, q(log), dom, q(os.path.join(outdir, 'ours_paths.te')))),
     ] + extra + [
-        ('ours_role', 'ausearch -m AVC --raw -if %s | %s %s --stdin --allowed-domains %s --te %s'
-         % (q(log), py, ours, dom, q(os.path.join(outdir, 'ours_role.te')))),
+        ('ours_role', '%s %s --paths %s --rotated --since 0 --allowed-domains %s --te %s'
+         % (py, ours, q(log), dom, q(os.path.join(outdir, 'ours_role.te')))),
         ('seed', 'ausearch -c perf --raw -if %s | audit2allow -p %s' % (q(log), q(policy))),
         ('grep', 'grep -F perf_event %s' % q(log)),
     ]
