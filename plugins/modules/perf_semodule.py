@@ -195,6 +195,14 @@ options:
       - Without it SELinux must be enabled on the target; pass V(/) to manage the store of a
         host whose SELinux is currently disabled.
     type: path
+  ignore_selinux_state:
+    description:
+      - Manage the local policy store also when SELinux is disabled on the host (no selinuxfs) -
+        the module is installed into the store and loaded when the host boots with SELinux. Where
+        SELinux is enabled it changes nothing. Without it a disabled host is refused with a message.
+      - On a disabled host the same as O(root=/), which stays accepted.
+    type: bool
+    default: false
   store:
     description:
       - Policy store name (C(semodule -s)). Defaults to C(SELINUXTYPE) of ROOT/etc/selinux/config.
@@ -568,6 +576,244 @@ def _read_src(module, src):
     return data, text
 
 
+def _check_params(module, p):
+    """What argument_spec cannot check: the name, the priority, from_audit's types and since, and
+    src (read once here). Returns (src_data, src_text, since) or fails with one message."""
+    name, prio = p['name'], p['priority']
+    if not sm.valid_name(name):
+        module.fail_json(msg='invalid module name %r: use letters, digits, _ and -, starting with a letter, '
+                             'at most %d characters' % (_short(name), sm.MAX_NAME_LEN))
+    if isinstance(prio, bool):
+        module.fail_json(msg='priority must be an integer between 1 and 999, got the boolean %s: '
+                             'write a number (e.g. priority: 300)' % prio)
+    if not 1 <= prio <= 999:
+        module.fail_json(msg='priority must be between 1 and 999, got %d' % prio)
+    src_data = src_text = None
+    if p['src']:
+        src_data, src_text = _read_src(module, p['src'])
+    fa = p['from_audit']
+    since = None
+    if fa:
+        if not fa['allowed_domains']:
+            module.fail_json(msg='from_audit.allowed_domains is empty: list the source domains that may be '
+                                 'granted perf_event permissions (for example [user_t]); an empty list '
+                                 'would grant nothing')
+        for d in fa['allowed_domains']:
+            if not au.TYPE_RE.match(d):
+                module.fail_json(msg='invalid SELinux type in from_audit.allowed_domains: %r' % d)
+        for t in fa['allowed_targets']:
+            if not au.TYPE_RE.match(t):
+                module.fail_json(msg='invalid SELinux type in from_audit.allowed_targets: %r' % t)
+            if t == 'self':
+                module.fail_json(msg='from_audit.allowed_targets: self is always a target; list other '
+                                     'types (perf_event read/write only)')
+        if fa['since'] is not None:
+            try:
+                since = au.resolve_since(fa['since'])
+            except (ValueError, OSError):
+                module.fail_json(msg='from_audit.since must be a start time: %s; got %r'
+                                     % (au.SINCE_HELP, _short(fa['since'])))
+    return src_data, src_text, since
+
+
+def _store(module, p):
+    """(root, store, noreload) of the policy store to manage. root None is the running system;
+    a host whose SELinux is disabled is refused unless ignore_selinux_state (or root=/) says to
+    manage its store offline (loaded when the host boots with SELinux)."""
+    root = p['root']
+    if root is None and not os.path.exists(os.path.join(SELINUXFS, 'enforce')):
+        if not p['ignore_selinux_state']:
+            module.fail_json(msg='SELinux is disabled on this host (no %s): enable it first '
+                                 '(role perfsec.selinux.selinux_state), or set ignore_selinux_state=true '
+                                 '(or root=/) to manage the policy store offline' % SELINUXFS)
+        root = '/'
+    offline_root = bool(root) and os.path.realpath(root) != '/'
+    noreload = offline_root or not p['reload']
+    store = p['store']
+    sdir = sm.store_dir(root, store)
+    if not sdir or not os.path.isdir(sdir):
+        module.fail_json(msg='no SELinux policy store %s under %s: install a policy first '
+                             '(role perfsec.selinux.policy_install) or pass store=' % (sm.store_name(root, store), root or '/'))
+    return root, store, noreload
+
+
+class _Desired(object):
+    """The module file this task wants installed (none for absent/enabled/disabled without a
+    source, or when from_audit matched nothing)."""
+
+    def __init__(self, p):
+        self.from_audit = bool(p['from_audit'])
+        self.has_source = bool(p['content'] is not None or p['src'] or p['from_audit'])
+        self.path = self.cil = self.sum = self.te_text = None
+        self.compiled = False
+
+    def shown_te(self):
+        # the .te only when this module generated it or it compiled: never unparsed source text
+        return self.te_text if (self.from_audit or self.compiled) else None
+
+
+def _desired(module, p, d, since, src_data, src_text, root, workdir, result):
+    """Build the desired module d (a _Desired, filled in place so that a compile error can still
+    show the generated .te) in workdir: generate the .te from the audit records, or take
+    content/src; compile it (a .te) and read its CIL for the checksum. Fills result's te, rules
+    and the from_audit counters."""
+    name = p['name']
+    if p['from_audit']:
+        fa = p['from_audit']
+        forms = {}
+        rules, skipped = au.generate_rules(_read_audit(module, fa), fa['allowed_domains'], fa['comm'],
+                                           fa['include_bpf'], allowed_targets=fa['allowed_targets'],
+                                           forms=forms, since=since)
+        if fa['paths']:
+            skipped.setdefault(au.NOT_PERF, 0)
+        result['skipped_records'] = skipped['total']
+        result['skipped_reasons'] = skipped
+        result['record_forms'] = forms
+        if not rules:
+            module.warn('no perf_event/capability2 denial of %s matched in the audit records '
+                        '(%d lines skipped): nothing to install; run the workload as the confined '
+                        'user first, or check from_audit.allowed_domains, allowed_targets and comm'
+                        % (', '.join(fa['allowed_domains']), skipped['total']))
+            d.has_source = False
+            return
+        d.te_text = au.render_te(name, rules)
+    elif p['content'] is not None:
+        d.te_text = p['content']
+    if d.te_text is None and p['src'].endswith('.te'):
+        d.te_text = src_text
+    if d.te_text is not None:
+        if root is None:
+            missing = [c for c in temod.required_classes(d.te_text)
+                       if not os.path.exists(os.path.join(SELINUXFS, 'class', c))]
+            if missing:
+                module.fail_json(msg='the loaded policy lacks class %s: %s'
+                                     % (', '.join(missing), POLICY_BUILD_HINT), te=d.shown_te())
+        d.path = temod.compile_te(module, d.te_text, name, workdir)
+        d.compiled = True
+        result['te'] = d.te_text
+        result['rules'] = ['%s' % au.rule_text(r) for r in au.parse_allow_rules(d.te_text)]
+    else:
+        # a .pp or .cil src, read and checked by _read_src
+        d.path = temod.stage_file(p['src'], name, workdir, data=src_data)
+    if d.path.endswith('.pp'):
+        d.cil = to_text(sm.pp_to_cil(module, d.path), errors='surrogate_or_replace')
+    else:
+        d.cil = src_text
+    if not result['rules']:
+        result['rules'] = [r for r in _cil_rules(d.cil) if r.startswith('(allow')]
+    d.sum = sm.sha256_bytes(d.cil.encode('utf-8'))
+
+
+def _plan(module, p, modules, d, root, store):
+    """The semodule operations that bring the store to the desired state (one transaction), with
+    what is installed now. Refuses to change a distribution module unless allowed."""
+    name, prio, state = p['name'], p['priority'], p['state']
+    at_prio = sm.find_module(modules, name, prio)
+    any_prio = sm.find_module(modules, name)
+    cur_enabled = any_prio['enabled'] if any_prio else None
+    installed_sum = sm.installed_checksum(module, at_prio, root, store) if at_prio is not None else None
+    need_install = d.has_source and state != 'absent' and d.sum != installed_sum
+    want_enabled = {'present': True, 'enabled': True, 'disabled': False}.get(state)
+    ops = []
+    if state == 'absent':
+        if at_prio is not None:
+            ops.append(['-r', name])
+    elif need_install:
+        # one transaction; -e/-d also fixes a reinstalled module that was disabled
+        ops.append(['-i', d.path])
+        ops.append(['-e' if want_enabled else '-d', name])
+    elif any_prio is None:
+        if state in ('enabled', 'disabled'):
+            module.fail_json(msg='module %s is not installed: give content, src or from_audit '
+                                 'to install it' % name)
+    elif state in ('enabled', 'disabled') and cur_enabled != want_enabled:
+        ops.append(['-e' if want_enabled else '-d', name])
+    elif state == 'present' and d.has_source and cur_enabled is False:
+        ops.append(['-e', name])
+
+    dist = sm.distribution_entries(modules, name)
+    if dist and ops and not p['allow_distribution_module']:
+        change = None
+        if state == 'absent' and prio <= sm.DISTRIBUTION_PRIORITY_MAX:
+            change = 'remove it at priority %d' % prio
+        elif ['-d', name] in ops:
+            change = 'disable it (at every priority)'
+        elif need_install and prio >= min(m['priority'] for m in dist):
+            change = 'install over it at priority %d (replacing or overriding it)' % prio
+        if change:
+            module.fail_json(msg='%s is a distribution module (installed at priority %s by the policy '
+                                 'packages): refusing to %s, which changes the distribution policy '
+                                 '(removing or disabling e.g. unconfined confines every unconfined '
+                                 'user); set allow_distribution_module=true if that is meant. '
+                                 'Nothing was changed'
+                                 % (name, ', '.join(str(m['priority']) for m in dist), change))
+    return dict(ops=ops, at_prio=at_prio, any_prio=any_prio, cur_enabled=cur_enabled,
+                installed_sum=installed_sum, need_install=need_install, want_enabled=want_enabled)
+
+
+def _diff(module, p, plan, d, root, store):
+    """--diff: the module's state and normalised CIL rules before and after."""
+    name, prio, state = p['name'], p['priority'], p['state']
+    before_rules = []
+    if plan['at_prio'] is not None:
+        if d.sum is not None and plan['installed_sum'] == d.sum:
+            before_rules = _cil_rules(d.cil)
+        else:
+            before_rules = _cil_rules(sm.extract_cil(module, name, prio, root, store))
+    before_state = 'absent' if plan['at_prio'] is None else ('enabled' if plan['cur_enabled'] else 'disabled')
+    if state == 'absent':
+        after_rules, after_state = [], 'absent'
+    else:
+        after_rules = _cil_rules(d.cil) if plan['need_install'] else before_rules
+        if plan['at_prio'] is None and not plan['need_install']:
+            after_state = 'absent'
+        else:
+            after_state = 'enabled' if (plan['want_enabled'] if plan['ops'] else plan['cur_enabled']) else 'disabled'
+    hdr = '%s@%d' % (name, prio)
+    return dict(before_header=hdr, after_header=hdr,
+                before='# %s\n%s\n' % (before_state, '\n'.join(before_rules)),
+                after='# %s\n%s\n' % (after_state, '\n'.join(after_rules)))
+
+
+def _apply(module, p, plan, d, root, store, noreload, result):
+    """Run the one transaction, then read back what is installed."""
+    name, prio = p['name'], p['priority']
+    try:
+        sm.transaction(module, plan['ops'], root, store, prio, noreload)
+    except sm.SemoduleError as e:
+        msg = 'semodule failed, the store is unchanged: %s' % e.msg
+        if re.search(r'Failed to resolve|[Uu]nknown class|class .* not defined', e.stderr or ''):
+            msg += ('. The module requires a type or class the policy lacks; if it is perf_event '
+                    'or capability2 perfmon, ' + POLICY_BUILD_HINT)
+        module.fail_json(msg=msg, te=d.shown_te(), rules=result['rules'])
+    result['policy_rebuilt'] = True
+    modules = sm.list_modules(module, root, store)
+    at_prio = sm.find_module(modules, name, prio)
+    any_prio = sm.find_module(modules, name)
+    result['installed'] = at_prio is not None
+    result['enabled'] = any_prio['enabled'] if any_prio else None
+    result['checksum'] = sm.installed_checksum(module, at_prio, root, store) if at_prio else None
+
+
+def _predict(p, plan, d, modules, result):
+    """Without a transaction (nothing to do, or check mode): what is there, or would be."""
+    name, prio = p['name'], p['priority']
+    if p['state'] == 'absent':
+        others = [m for m in modules if m['name'] == name and m['priority'] != prio]
+        result['installed'] = False
+        result['enabled'] = others[-1]['enabled'] if others else None
+        return
+    result['installed'] = plan['at_prio'] is not None or plan['need_install']
+    if plan['ops'] and plan['want_enabled'] is not None:
+        result['enabled'] = plan['want_enabled']
+    else:
+        result['enabled'] = plan['cur_enabled']
+    result['checksum'] = d.sum if plan['need_install'] else plan['installed_sum']
+
+
+OP_NAMES = {'-i': 'install', '-r': 'remove', '-e': 'enable', '-d': 'disable'}
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -588,6 +834,7 @@ def main():
             )),
             reload=dict(type='bool', default=True),
             root=dict(type='path'),
+            ignore_selinux_state=dict(type='bool', default=False),
             store=dict(type='str'),
             allow_distribution_module=dict(type='bool', default=False),
         ),
@@ -596,234 +843,33 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    name = p['name']
-    prio = p['priority']
-    state = p['state']
-    root = p['root']
-    if not sm.valid_name(name):
-        module.fail_json(msg='invalid module name %r: use letters, digits, _ and -, starting with a letter, '
-                             'at most %d characters' % (_short(name), sm.MAX_NAME_LEN))
-    if isinstance(prio, bool):
-        module.fail_json(msg='priority must be an integer between 1 and 999, got the boolean %s: '
-                             'write a number (e.g. priority: 300)' % prio)
-    if not 1 <= prio <= 999:
-        module.fail_json(msg='priority must be between 1 and 999, got %d' % prio)
-    src_data = src_text = None
-    if p['src']:
-        src_data, src_text = _read_src(module, p['src'])
-    if p['from_audit'] and not p['from_audit']['allowed_domains']:
-        module.fail_json(msg='from_audit.allowed_domains is empty: list the source domains that may be '
-                             'granted perf_event permissions (for example [user_t]); an empty list '
-                             'would grant nothing')
-    if p['from_audit']:
-        for d in p['from_audit']['allowed_domains']:
-            if not au.TYPE_RE.match(d):
-                module.fail_json(msg='invalid SELinux type in from_audit.allowed_domains: %r' % d)
-        for t in p['from_audit']['allowed_targets']:
-            if not au.TYPE_RE.match(t):
-                module.fail_json(msg='invalid SELinux type in from_audit.allowed_targets: %r' % t)
-            if t == 'self':
-                module.fail_json(msg='from_audit.allowed_targets: self is always a target; list other '
-                                     'types (perf_event read/write only)')
-    since = None
-    if p['from_audit'] and p['from_audit']['since'] is not None:
-        try:
-            since = au.resolve_since(p['from_audit']['since'])
-        except (ValueError, OSError):
-            module.fail_json(msg='from_audit.since must be a start time: %s; got %r'
-                                 % (au.SINCE_HELP, _short(p['from_audit']['since'])))
-    if root is None and not os.path.exists(os.path.join(SELINUXFS, 'enforce')):
-        module.fail_json(msg='SELinux is disabled on this host (no %s): enable it first '
-                             '(role perfsec.selinux.selinux_state), or pass root=/ to manage the '
-                             'policy store offline' % SELINUXFS)
-    offline_root = bool(root) and os.path.realpath(root) != '/'
-    noreload = offline_root or not p['reload']
-    store = p['store']
-    sdir = sm.store_dir(root, store)
-    if not sdir or not os.path.isdir(sdir):
-        module.fail_json(msg='no SELinux policy store %s under %s: install a policy first '
-                             '(role perfsec.selinux.policy_install) or pass store=' % (sm.store_name(root, store), root or '/'))
-
-    result = dict(changed=False, name=name, priority=prio, installed=False, enabled=None, checksum=None,
-                  rules=[], te=None, skipped_records=0, skipped_reasons={}, record_forms={}, operations=[],
-                  policy_rebuilt=False, commit_num=None, since=since, checked_at=time.time())
+    src_data, src_text, since = _check_params(module, p)
+    root, store, noreload = _store(module, p)
+    result = dict(changed=False, name=p['name'], priority=p['priority'], installed=False, enabled=None,
+                  checksum=None, rules=[], te=None, skipped_records=0, skipped_reasons={}, record_forms={},
+                  operations=[], policy_rebuilt=False, commit_num=None, since=since, checked_at=time.time())
     workdir = None
-    te_text = None
-    compiled = False
-
-    def shown_te():
-        # the .te only when this module generated it or it compiled: never unparsed source text
-        return te_text if (p['from_audit'] or compiled) else None
-
+    d = _Desired(p)
     try:
         try:
             modules = sm.list_modules(module, root, store)
         except sm.SemoduleError as e:
             module.fail_json(msg='%s; check that the policy store is readable and policycoreutils installed' % e.msg)
-        at_prio = sm.find_module(modules, name, prio)
-        any_prio = sm.find_module(modules, name)
-        cur_enabled = any_prio['enabled'] if any_prio else None
-
-        # --- desired module file -------------------------------------------------------
-        desired_path = None
-        desired_cil = None
-        has_source = bool(p['content'] is not None or p['src'] or p['from_audit'])
-        if has_source:
+        if d.has_source:
             workdir = temod.private_dir()
-            if p['from_audit']:
-                fa = p['from_audit']
-                text = _read_audit(module, fa)
-                forms = {}
-                rules, skipped = au.generate_rules(text, fa['allowed_domains'], fa['comm'], fa['include_bpf'],
-                                                   allowed_targets=fa['allowed_targets'], forms=forms,
-                                                   since=since)
-                if fa['paths']:
-                    skipped.setdefault(au.NOT_PERF, 0)
-                result['skipped_records'] = skipped['total']
-                result['skipped_reasons'] = skipped
-                result['record_forms'] = forms
-                if not rules:
-                    module.warn('no perf_event/capability2 denial of %s matched in the audit records '
-                                '(%d lines skipped): nothing to install; run the workload as the confined '
-                                'user first, or check from_audit.allowed_domains, allowed_targets and comm'
-                                % (', '.join(fa['allowed_domains']), skipped['total']))
-                    has_source = False
-                else:
-                    te_text = au.render_te(name, rules)
-            elif p['content'] is not None:
-                te_text = p['content']
-            if has_source:
-                if te_text is None and p['src'].endswith('.te'):
-                    te_text = src_text
-                if te_text is not None:
-                    classes = temod.required_classes(te_text)
-                    if root is None:
-                        missing = [c for c in classes
-                                   if not os.path.exists(os.path.join(SELINUXFS, 'class', c))]
-                        if missing:
-                            module.fail_json(msg='the loaded policy lacks class %s: %s'
-                                                 % (', '.join(missing), POLICY_BUILD_HINT), te=shown_te())
-                    desired_path = temod.compile_te(module, te_text, name, workdir)
-                    compiled = True
-                    result['te'] = te_text
-                    result['rules'] = ['%s' % au.rule_text(r) for r in au.parse_allow_rules(te_text)]
-                else:
-                    # a .pp or .cil src, read and checked by _read_src
-                    desired_path = temod.stage_file(p['src'], name, workdir, data=src_data)
-                if desired_path.endswith('.pp'):
-                    desired_cil = to_text(sm.pp_to_cil(module, desired_path), errors='surrogate_or_replace')
-                else:
-                    desired_cil = src_text
-                if not result['rules']:
-                    result['rules'] = [r for r in _cil_rules(desired_cil) if r.startswith('(allow')]
-        desired_sum = sm.sha256_bytes(desired_cil.encode('utf-8')) if desired_cil is not None else None
-
-        # --- plan ----------------------------------------------------------------------
-        ops = []
-        installed_sum = None
-        if at_prio is not None:
-            installed_sum = sm.installed_checksum(module, at_prio, root, store)
-        need_install = has_source and state != 'absent' and desired_sum != installed_sum
-        want_enabled = None
-        if state in ('present', 'enabled'):
-            want_enabled = True
-        elif state == 'disabled':
-            want_enabled = False
-
-        if state == 'absent':
-            if at_prio is not None:
-                ops.append(['-r', name])
-        elif need_install:
-            # one transaction; -e/-d also fixes a reinstalled module that was disabled
-            ops.append(['-i', desired_path])
-            ops.append(['-e' if want_enabled else '-d', name])
-        elif any_prio is None:
-            if state in ('enabled', 'disabled'):
-                module.fail_json(msg='module %s is not installed: give content, src or from_audit '
-                                     'to install it' % name)
-        elif state in ('enabled', 'disabled') and cur_enabled != want_enabled:
-            ops.append(['-e' if want_enabled else '-d', name])
-        elif state == 'present' and has_source and cur_enabled is False:
-            ops.append(['-e', name])
-
-        dist = sm.distribution_entries(modules, name)
-        if dist and ops and not p['allow_distribution_module']:
-            change = None
-            if state == 'absent' and prio <= sm.DISTRIBUTION_PRIORITY_MAX:
-                change = 'remove it at priority %d' % prio
-            elif ['-d', name] in ops:
-                change = 'disable it (at every priority)'
-            elif need_install and prio >= min(m['priority'] for m in dist):
-                change = 'install over it at priority %d (replacing or overriding it)' % prio
-            if change:
-                module.fail_json(msg='%s is a distribution module (installed at priority %s by the policy '
-                                     'packages): refusing to %s, which changes the distribution policy '
-                                     '(removing or disabling e.g. unconfined confines every unconfined '
-                                     'user); set allow_distribution_module=true if that is meant. '
-                                     'Nothing was changed'
-                                     % (name, ', '.join(str(m['priority']) for m in dist), change))
-
-        op_names = {'-i': 'install', '-r': 'remove', '-e': 'enable', '-d': 'disable'}
-        result['operations'] = [op_names[o[0]] for o in ops]
-        changed = bool(ops)
-        result['changed'] = changed
-
-        # --- diff ------------------------------------------------------------------------
+            _desired(module, p, d, since, src_data, src_text, root, workdir, result)
+        plan = _plan(module, p, modules, d, root, store)
+        result['operations'] = [OP_NAMES[o[0]] for o in plan['ops']]
+        result['changed'] = bool(plan['ops'])
         if module._diff:
-            before_rules = []
-            if at_prio is not None:
-                if desired_sum is not None and installed_sum == desired_sum:
-                    before_rules = _cil_rules(desired_cil)
-                else:
-                    before_rules = _cil_rules(sm.extract_cil(module, name, prio, root, store))
-            before_state = 'absent' if at_prio is None else ('enabled' if cur_enabled else 'disabled')
-            if state == 'absent':
-                after_rules, after_state = [], 'absent'
-            else:
-                after_rules = _cil_rules(desired_cil) if need_install else before_rules
-                if at_prio is None and not need_install:
-                    after_state = 'absent'
-                else:
-                    after_state = 'enabled' if (want_enabled if ops else cur_enabled) else 'disabled'
-            hdr = '%s@%d' % (name, prio)
-            result['diff'] = dict(
-                before_header=hdr, after_header=hdr,
-                before='# %s\n%s\n' % (before_state, '\n'.join(before_rules)),
-                after='# %s\n%s\n' % (after_state, '\n'.join(after_rules)))
-
-        # --- act -------------------------------------------------------------------------
-        if changed and not module.check_mode:
-            try:
-                sm.transaction(module, ops, root, store, prio, noreload)
-            except sm.SemoduleError as e:
-                msg = 'semodule failed, the store is unchanged: %s' % e.msg
-                if re.search(r'Failed to resolve|[Uu]nknown class|class .* not defined', e.stderr or ''):
-                    msg += ('. The module requires a type or class the policy lacks; if it is perf_event '
-                            'or capability2 perfmon, ' + POLICY_BUILD_HINT)
-                module.fail_json(msg=msg, te=shown_te(), rules=result['rules'])
-            result['policy_rebuilt'] = True
-            modules = sm.list_modules(module, root, store)
-            at_prio = sm.find_module(modules, name, prio)
-            any_prio = sm.find_module(modules, name)
-            result['installed'] = at_prio is not None
-            result['enabled'] = any_prio['enabled'] if any_prio else None
-            result['checksum'] = sm.installed_checksum(module, at_prio, root, store) if at_prio else None
+            result['diff'] = _diff(module, p, plan, d, root, store)
+        if plan['ops'] and not module.check_mode:
+            _apply(module, p, plan, d, root, store, noreload, result)
         else:
-            # what is there (or, in check mode, what would be)
-            others = [m for m in modules if m['name'] == name and m['priority'] != prio]
-            if state == 'absent':
-                result['installed'] = False
-                result['enabled'] = others[-1]['enabled'] if others else None
-            else:
-                result['installed'] = at_prio is not None or need_install
-                if ops and want_enabled is not None:
-                    result['enabled'] = want_enabled
-                else:
-                    result['enabled'] = cur_enabled
-                result['checksum'] = desired_sum if need_install else installed_sum
+            _predict(p, plan, d, modules, result)
         result['commit_num'] = sm.commit_num(root, store)
     except temod.CompileError as e:
-        module.fail_json(msg='%s; fix the .te and run again' % e.msg, te=shown_te())
+        module.fail_json(msg='%s; fix the .te and run again' % e.msg, te=d.shown_te())
     except sm.SemoduleError as e:
         module.fail_json(msg=e.msg)
     except (IOError, OSError) as e:

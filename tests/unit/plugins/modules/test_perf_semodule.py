@@ -214,7 +214,39 @@ def test_argument_errors(capsys, args, msg):
 def test_selinux_disabled_message(capsys):
     r = run(capsys, name=NAME, content=TE_V1)
     assert r['failed'] is True and 'SELinux is disabled on this host' in r['msg']
-    assert 'root=/' in r['msg']
+    assert 'ignore_selinux_state=true' in r['msg'] and 'root=/' in r['msg']
+
+
+class _Fail(Exception):
+    pass
+
+
+class _Module(object):
+    def fail_json(self, **kw):
+        raise _Fail(kw['msg'])
+
+
+def _params(**kw):
+    p = {'root': None, 'ignore_selinux_state': False, 'reload': True, 'store': None}
+    p.update(kw)
+    return p
+
+
+def test_store_ignore_selinux_state(monkeypatch, tmp_path):
+    """A host without selinuxfs: refused with the way out named, or managed offline as root=/
+    with ignore_selinux_state; with SELinux enabled the option changes nothing."""
+    monkeypatch.setattr(mod, 'SELINUXFS', str(tmp_path / 'selinuxfs'))
+    monkeypatch.setattr(mod.sm, 'store_dir', lambda root, store: str(tmp_path))
+    with pytest.raises(_Fail) as e:
+        mod._store(_Module(), _params())
+    assert 'SELinux is disabled on this host' in str(e.value) and 'ignore_selinux_state=true' in str(e.value)
+    assert mod._store(_Module(), _params(ignore_selinux_state=True)) == ('/', None, False)
+    assert mod._store(_Module(), _params(root='/')) == ('/', None, False)
+    (tmp_path / 'selinuxfs').mkdir()
+    (tmp_path / 'selinuxfs' / 'enforce').write_text(u'1')
+    assert mod._store(_Module(), _params(ignore_selinux_state=True)) == (None, None, False)
+    assert mod._store(_Module(), _params(reload=False)) == (None, None, True)
+    assert mod._store(_Module(), _params(root=str(tmp_path / 'img'))) == (str(tmp_path / 'img'), None, True)
 
 
 def test_missing_store_message(capsys, tmp_path):
