@@ -180,3 +180,30 @@ def kptr_restrict(value, perf_users_caps=None):
     sym = {0: (True, True, True), 1: (True, has_syslog, False), 2: (False, False, False)}[value]
     return {'value': value, 'meaning': KPTR_MEANINGS[value],
             'symbols': {'root': sym[0], 'perf_users': sym[1], 'other': sym[2]}}
+
+
+# --- open_perf_access's end state ----------------------------------------------------------------
+
+def blocked_intended(access, intended):
+    """The rows of ``access`` (perf_mac_facts' access fact) named in ``intended`` that are blocked.
+
+    ``intended``: row names (``root``, ``perf_users``, ``other``, a confined domain); ``unconfined_t``
+    means ``other`` (an unconfined user without privileges). A name without a row counts as blocked
+    (nothing grants it perf). Returns [{who, verdict, gate, reason}], in ``intended`` order.
+    """
+    rows = dict((r['who'], r) for r in (access or {}).get('rows') or [])
+    out = []
+    seen = set()
+    for name in intended or []:
+        who = 'other' if name == 'unconfined_t' else name
+        if who in seen:
+            continue
+        seen.add(who)
+        row = rows.get(who)
+        if row is None:
+            out.append({'who': who, 'verdict': None, 'gate': None,
+                        'reason': '%s has no row in the access verdict: no local module grants it '
+                                  'perf_event and no recent denial names it' % who})
+        elif row['verdict'] == 'blocked':
+            out.append({'who': who, 'verdict': 'blocked', 'gate': row.get('gate'), 'reason': row.get('reason')})
+    return out

@@ -22,7 +22,7 @@ from ansible_collections.perfsec.selinux.plugins.module_utils.common import (
 
 # The steps a host may need, in the order the plays carry them out.
 STEPS = ('policy_build', 'policy_install', 'class_module', 'selinux_enable', 'permissive', 'relabel',
-         'final_mode', 'paranoid', 'module', 'audit_rule')
+         'final_mode', 'paranoid', 'audit_rule', 'module')
 # steps decided outside this file and passed in host['extra_steps'] {step: reason or None}:
 # 'paranoid' (module_utils/compliance.profile_step), 'audit_rule' (module_utils/auditrules.plan_reason)
 EXTRA_STEPS = ('paranoid', 'audit_rule')

@@ -111,6 +111,14 @@ options:
         C(access.mismatches) (the report flags it as C(access)). Nothing fails.
     type: dict
     default: {}
+  intended_access:
+    description:
+      - Rows of C(access) (C(perf_users), a confined domain such as C(user_t), C(other); C(unconfined_t)
+        means C(other)) that should be able to use perf. Each one blocked (or without a row) is listed in
+        C(access.intended_blocked) with its gate and reason, and the task warns once per row. Nothing fails.
+    type: list
+    elements: str
+    default: []
   audit_rule_path:
     description:
       - The rules file of perfsec.selinux.perf_audit_rule, reported as C(audit_rule) (present, written by
@@ -438,7 +446,7 @@ ansible_facts:
           description:
             - Only with O(plan). C(steps) lists, in the order the plays run them, each step the
               host needs (C(policy_build), C(policy_install), C(class_module), C(selinux_enable),
-              C(permissive), C(relabel), C(final_mode), C(paranoid), C(module), C(audit_rule)) with its
+              C(permissive), C(relabel), C(final_mode), C(paranoid), C(audit_rule), C(module)) with its
               C(reason); C(needs)
               maps every step to a bool; C(converged) is true when there is none. C(supported) is
               false on a kernel without the SELinux perf_event hook (nothing is planned then).
@@ -489,7 +497,8 @@ ansible_facts:
               (C(why) is its second half, without the row's name),
               C(uses) (C(open), C(cpu), C(kernel), C(tracepoint)) and, with O(expected_access),
               C(expected) and C(mismatch).
-            - C(mismatches) lists the rows that differ from O(expected_access); C(who_can) the rows
+            - C(mismatches) lists the rows that differ from O(expected_access); C(intended_blocked) the rows
+              of O(intended_access) that are blocked (C(who), C(verdict), C(gate), C(reason)); C(who_can) the rows
               not blocked; C(only_root) is true when root is the only one; C(summary) one line.
           type: dict
           returned: always
@@ -981,6 +990,7 @@ def main():
             change_paths=dict(type='list', elements='path',
                               default=[PERFSEC_STATE_DIR, DEFAULT_DROPIN]),
             expected_access=dict(type='dict', default={}),
+            intended_access=dict(type='list', elements='str', default=[]),
             audit_rule_path=dict(type='path', default=auditrules.DEFAULT_PATH),
             audit_key=dict(type='str', default=auditrules.KEY, no_log=False),
             plan=dict(type='dict', options=dict(
@@ -1043,6 +1053,10 @@ def main():
     facts['class_module'] = {'name': planner.CLASS_MODULE_NAME, 'priority': planner.CLASS_MODULE_PRIORITY}
     facts['policy_packages'] = gather_policy_packages(module, root)
     facts['access'] = accessmod.evaluate(facts, p['expected_access'])
+    facts['access']['intended_blocked'] = compliance.blocked_intended(facts['access'], p['intended_access'])
+    for r in facts['access']['intended_blocked']:
+        module.warn('%s should be able to use perf but is blocked%s: %s' % (
+            r['who'], ' by the %s gate' % r['gate'] if r['gate'] else '', r['reason']))
     facts['os'] = gather_os(root)
     kern = facts['kernel']
     facts['stig'] = compliance.stig_paranoid_check(kern['paranoid_source']['entries'], kern['perf_event_paranoid'],

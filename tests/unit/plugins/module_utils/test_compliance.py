@@ -94,3 +94,26 @@ def test_profile_step():
 ])
 def test_kptr_rows(value, caps, symbols):
     assert c.kptr_restrict(value, caps)['symbols'] == symbols
+
+
+ACCESS = {'rows': [{'who': 'root', 'verdict': 'allowed', 'gate': 'capability', 'reason': 'r'},
+                   {'who': 'perf_users', 'verdict': 'blocked', 'gate': 'paranoid', 'reason': 'pu blocked'},
+                   {'who': 'user_t', 'verdict': 'partial', 'gate': 'selinux', 'reason': 'u'},
+                   {'who': 'other', 'verdict': 'blocked', 'gate': 'paranoid', 'reason': 'o'}]}
+
+
+@pytest.mark.parametrize('intended,blocked', [
+    (['perf_users', 'user_t'], ['perf_users']),
+    (['user_t'], []),
+    (['unconfined_t', 'other'], ['other']),
+    (['staff_t'], ['staff_t']),
+    ([], []),
+])
+def test_blocked_intended_rows(intended, blocked):
+    assert [r['who'] for r in c.blocked_intended(ACCESS, intended)] == blocked
+
+
+def test_blocked_intended_keeps_the_gate_and_says_why_without_a_row():
+    r = c.blocked_intended(ACCESS, ['perf_users', 'staff_t'])
+    assert r[0] == {'who': 'perf_users', 'verdict': 'blocked', 'gate': 'paranoid', 'reason': 'pu blocked'}
+    assert 'no row' in r[1]['reason'] and r[1]['verdict'] is None

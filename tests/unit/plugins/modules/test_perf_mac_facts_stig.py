@@ -72,3 +72,12 @@ def test_plan_steps_paranoid_and_audit_rule(tmp_path, capsys):
     write_file(os.path.join(root, 'proc/sys/kernel/perf_event_paranoid'), '3\n')
     f = facts(capsys, root, plan={})
     assert not f['plan']['needs']['paranoid'] and not f['plan']['needs']['audit_rule']
+
+
+def test_intended_access_warns_per_blocked_row(tmp_path, capsys):
+    root = fake(tmp_path)
+    r = run_module(pmf.main, capsys, check=True, root=root, gather_modules=False,
+                   intended_access=['perf_users', 'user_t'])
+    blocked = r['ansible_facts']['perfsec']['access']['intended_blocked']
+    assert [b['who'] for b in blocked] == ['perf_users', 'user_t']
+    assert any('perf_users should be able to use perf but is blocked' in str(w) for w in r.get('warnings', []))
