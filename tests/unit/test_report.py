@@ -67,15 +67,22 @@ def add_perf_users_binary(base, caps):
         subprocess.run(['setcap', caps, path], check=False)
 
 
+# a perf_event_open() logged by the audit rule of perf_audit_rule (issue 17)
+AUDIT_HIT = ('type=SYSCALL msg=audit(%.3f:9): arch=c000003e syscall=298 success=yes exit=3 auid=1001 uid=1001 '
+             'comm="perf" exe="/usr/bin/perf" subj=user_u:user_r:user_t:s0 key="perfsec-perf"'
+             '\x1dARCH=x86_64 SYSCALL=perf_event_open AUID="alice" UID="alice"\n')
+
+
 def make_good_host(base, changed):
     """Debian-like, enforcing, class defined, paranoid 2 from the perfsec drop-in, perf_users set up."""
-    make_proc(base, paranoid=2, release='6.1.0-28-amd64')
+    make_proc(base, paranoid=2, release='6.1.0-28-amd64', extra={'kptr_restrict': 1})
     make_selinuxfs(base, enforce=1, perf_event=True)
     make_root(base, {
         '/etc/selinux/config': 'SELINUX=enforcing\nSELINUXTYPE=targeted\n',
         DROPIN: MANAGED + 'kernel.perf_event_paranoid = 2\n',
         '/etc/group': 'root:x:0:\nperf_users:x:998:alice,bob\n',
-        '/var/log/audit/audit.log': 'type=DAEMON_START msg=audit(%.3f:1): op=start\n' % time.time(),
+        '/var/log/audit/audit.log': 'type=DAEMON_START msg=audit(%.3f:1): op=start\n' % time.time()
+        + AUDIT_HIT % time.time(),
     })
     add_module(base, 'perf_local', 300, '(allow user_t self (perf_event (open cpu)))\n')
     add_perf_users_binary(base, 'cap_perfmon,cap_sys_ptrace,cap_syslog=ep')
@@ -281,7 +288,8 @@ def test_chromium_dom(report):
     assert '<table id="hosts">' in dom and '<script' not in dom
     p = DomRows()
     p.feed(dom)
-    assert p.summary == {'hosts': 2, 'enforcing': 1, 'class': 1, 'attention': 2, 'only-root': 0, 'access-mismatch': 1}
+    assert p.summary == {'hosts': 2, 'enforcing': 1, 'class': 1, 'attention': 2, 'only-root': 0, 'access-mismatch': 1,
+                         'stig-pass': 1, 'audit-hits': 1}
     assert sorted(p.rows) == ['build-01.example.org', 'web-01.example.org']
     good, bad = p.rows['web-01.example.org'], p.rows['build-01.example.org']
 
@@ -324,6 +332,18 @@ def test_chromium_dom(report):
     assert 'user_t partial by hook' in ba and 'SELinux cannot mediate perf_event_open() on kernel 5.3.7' in ba
     if shutil.which('getcap') and os.geteuid() == 0:
         assert 'perf_users allowed by capability' in ga and 'CAP_PERFMON on the privileged perf copy' in ga
+    # the STIG / CaC check beside the verdict (issue 17): the drop-in's 2 wins on web-01; build-01 runs 1
+    gs, bs = good['text']['c-stig'], bad['text']['c-stig']
+    assert gs.startswith('pass') and DROPIN + ':2 wins (2), runtime 2' in gs
+    assert bs.startswith('fail') and '/etc/sysctl.d/10-perf.conf:1 wins (2), runtime 1' in bs
+    assert 'the running value is 1' in bs
+    assert 'c-stig' not in attn(bad)                     # report_profile default: shown, not flagged
+    # the audit rule's hits; kptr_restrict in the paranoid cell
+    assert 'rule not set' in good['text']['c-audit'] and '1 perf_event_open() (0 failed) by alice (1)' in good['text']['c-audit']
+    assert 'no perf_event_open() logged' in bad['text']['c-audit']
+    if shutil.which('getcap') and os.geteuid() == 0:
+        assert 'kptr_restrict 1: kernel symbols for root, perf_users' in good['text']['c-paranoid']
+    assert 'kptr_restrict' not in bad['text']['c-paranoid']     # unreadable: not shown
 
 
 def test_chromium_screenshot(report):
