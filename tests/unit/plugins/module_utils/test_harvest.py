@@ -343,3 +343,16 @@ if given is not None:
             assert re.match(r'^[\t -~]*\Z', ln)
             assert ln == '' or ln.startswith(('#', 'allow user_t self:perf_event open;', 'module ', 'require {',
                                               '\ttype user_t;', '\tclass perf_event open;', '}'))
+
+
+@pytest.mark.xfail(strict=True, reason='audit._exe_hint parses the whole SYSCALL line, and auditd on Debian 12 '
+                                       'writes log_format = ENRICHED: after a GS (0x1d) byte come upper-case '
+                                       'fields (ARCH=, AUID="perfuser") that _fields refuses, so no ExeHint; '
+                                       'cut the line at the GS byte there (audit.py belongs to another change)')
+def test_exe_from_a_debian12_enriched_log():
+    # recorded on the harvest Molecule VM: perf stat and perf record as perfuser (user_t), user_t permissive
+    with open(os.path.join(AUDIT, 'debian12_enriched.log'), 'rb') as f:
+        agg = harvest(f.read())
+    groups = agg.groups()
+    assert [(g['perm'], g['count']) for g in groups] == [('open', 1), ('read', 1), ('write', 1)]
+    assert [g['exe'] for g in groups] == ['/usr/bin/perf'] * 3
