@@ -447,6 +447,9 @@ def _exe_hint(buf, ls, le, end):
     ke = buf.find(_NL, k, end)
     if ke < 0 or ke - ks > MAX_LINE:
         return None
+    gs = buf.find(b'\x1d', k, ke)
+    if gs >= 0:
+        ke = gs        # auditd's log_format = ENRICHED: the interpreted fields follow a GS byte
     s = _strip(_decode(buf[ks:ke]))
     fm = _AUDITD_RE.match(s)
     if not fm or fm.group('type') != 'SYSCALL':

@@ -345,10 +345,6 @@ if given is not None:
                                               '\ttype user_t;', '\tclass perf_event open;', '}'))
 
 
-@pytest.mark.xfail(strict=True, reason='audit._exe_hint parses the whole SYSCALL line, and auditd on Debian 12 '
-                                       'writes log_format = ENRICHED: after a GS (0x1d) byte come upper-case '
-                                       'fields (ARCH=, AUID="perfuser") that _fields refuses, so no ExeHint; '
-                                       'cut the line at the GS byte there (audit.py belongs to another change)')
 def test_exe_from_a_debian12_enriched_log():
     # recorded on the harvest Molecule VM: perf stat and perf record as perfuser (user_t), user_t permissive
     with open(os.path.join(AUDIT, 'debian12_enriched.log'), 'rb') as f:
