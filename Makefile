@@ -6,7 +6,7 @@ VENV := $(CURDIR)/.venv
 COMPAT := $(CURDIR)/.venv-compat
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: setup test lint sanity unit compat molecule demo build release clean
+.PHONY: setup test lint sanity unit compat molecule operator demo build release clean
 
 setup:
 	./scripts/setup.sh
@@ -29,6 +29,10 @@ compat:
 
 molecule:
 	./scripts/molecule.sh
+
+## ansible-runner (AWX/AAP) and the README's "On your fleet" commands against one test-bed VM.
+operator:
+	./scripts/operator.sh
 
 demo:
 	./scripts/demo.sh

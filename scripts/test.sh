@@ -5,7 +5,7 @@ set -uo pipefail
 # shellcheck source=scripts/env.sh
 . "$(dirname "$0")/env.sh"
 cd "$PERFSEC_ROOT" || exit 2
-STAGES=${PERFSEC_STAGES:-"lint unit sanity compat molecule"}
+STAGES=${PERFSEC_STAGES:-"lint unit sanity compat molecule operator"}
 declare -A took status
 failed=0 passed=0
 for s in $STAGES; do
