@@ -48,8 +48,8 @@ def vm():
     out = subprocess.run([sys.executable, VM, 'start', '--state-dir', state, '--name', 'fleet1', '--mode',
                           'permissive'], stdout=subprocess.PIPE, universal_newlines=True, check=True)
     info = json.loads(out.stdout)
-    log('VM fleet1 up on 127.0.0.1:%s in %.0f s (%s)' % (info['port'], time.time() - t0,
-                                                          'snapshot' if info['from_snapshot'] else 'cold boot'))
+    how = 'snapshot' if info['from_snapshot'] else 'cold boot'
+    log('VM fleet1 up on 127.0.0.1:%s in %.0f s (%s)' % (info['port'], time.time() - t0, how))
     try:
         yield info
     finally:

@@ -37,7 +37,6 @@ def run(args, env, cwd, timeout=1800, **kw):
     return out.returncode, out.stdout
 
 
-
 def vm_ssh(vm, cmd):
     """Run a shell command in the VM as root; returns (rc, output)."""
     out = subprocess.run([sys.executable, VM, 'ssh', '--state-dir', vm['state_dir'], '--', cmd],

@@ -35,7 +35,7 @@ def readme_blocks():
 
 
 def test_readme_has_the_fleet_steps():
-    labels = [label for label, _ in readme_blocks()]
+    labels = [block[0] for block in readme_blocks()]
     assert labels == STEPS, labels
 
 
@@ -98,7 +98,7 @@ def test_fleet_steps_as_written(controller, vm):
     r = recap(out)
     assert (r['failed'], r['unreachable']) == (0, 0) and r['changed'] > 0, r  # would-be changes
     assert 'perf1.example.com: final_mode (' in out and 'module (' in out, out[-4000:]  # the plan line
-    _, state = vm_ssh(vm, 'semodule -l | grep -c "^perfsec_perf$" || true; getenforce')
+    state = vm_ssh(vm, 'semodule -l | grep -c "^perfsec_perf$" || true; getenforce')[1]
     assert state.split() == ['0', 'Permissive'], state
 
     out = step(controller, 'report')
@@ -111,11 +111,11 @@ def test_fleet_steps_as_written(controller, vm):
     out = step(controller, 'run')
     r = recap(out)
     assert (r['failed'], r['unreachable']) == (0, 0) and r['changed'] > 0, r
-    _, state = vm_ssh(vm, 'semodule -l | grep -c "^perfsec_perf$" || true; getenforce')
+    state = vm_ssh(vm, 'semodule -l | grep -c "^perfsec_perf$" || true; getenforce')[1]
     assert state.split() == ['1', 'Enforcing'], state
 
     out = step(controller, 'rollback')
     r = recap(out)
     assert (r['failed'], r['unreachable']) == (0, 0) and r['changed'] > 0, r
-    _, state = vm_ssh(vm, 'semodule -l | grep -c "^perfsec_perf$" || true; getenforce')
+    state = vm_ssh(vm, 'semodule -l | grep -c "^perfsec_perf$" || true; getenforce')[1]
     assert state.split() == ['0', 'Permissive'], state

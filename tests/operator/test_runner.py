@@ -120,7 +120,7 @@ def test_enable_perf_mac_check_mode_under_ansible_runner(pdd, vm):
     assert 'fleet1: ' in stdout and 'module' in stdout, stdout[-3000:]
     assert any(t.startswith('Plan') or 'plan' in t.lower() for t in tasks), sorted(tasks)
     # check mode changed nothing on the host
-    rc2, mods = vm_ssh(vm, 'semodule -l | grep -c "^perfsec_perf$" || true; getenforce')
+    mods = vm_ssh(vm, 'semodule -l | grep -c "^perfsec_perf$" || true; getenforce')[1]
     assert mods.split() == ['0', 'Permissive'], mods
 
 
