@@ -21,7 +21,8 @@ KEY = 'perfsec-perf'
 RULES_DIR = '/etc/audit/rules.d'
 DEFAULT_PATH = RULES_DIR + '/perfsec-perf.rules'
 SYSCALL = 'perf_event_open'
-MANAGED_LINE = '# Managed by perfsec.selinux (perf_audit_rule): local changes will be overwritten.'
+MANAGED_PREFIX = '# Managed by perfsec.selinux'
+MANAGED_LINE = MANAGED_PREFIX + ' (perf_audit_rule): local changes will be overwritten.'
 KEY_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}\Z')
 NAME_RE = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_.@+-]*\.rules\Z')
 # uname -m -> ABIs with perf_event_open (b32 where the 64-bit kernel runs 32-bit programs)
@@ -204,7 +205,7 @@ def file_state(text, mode, abi_list, key=KEY):
     """{present, managed, current, mode} of the rules file (text None: absent; mode an int or None)."""
     if text is None:
         return {'present': False, 'managed': False, 'current': False, 'mode': None}
-    return {'present': True, 'managed': text.startswith(MANAGED_LINE.split(':')[0]),
+    return {'present': True, 'managed': text.startswith(MANAGED_PREFIX),
             'current': text == render(abi_list, key) and mode == 0o600,
             'mode': '%04o' % mode if mode is not None else None}
 

@@ -218,10 +218,10 @@ def main():
         before, st = read_file(p['path'])
     except ValueError as e:
         module.fail_json(msg=str(e))
-    if present and before is not None and not before.startswith(ar.MANAGED_LINE.split(':')[0]):
+    if present and before is not None and not before.startswith(ar.MANAGED_PREFIX):
         module.fail_json(msg='%s exists and was not written by perfsec.selinux (no "%s" first line): '
-                         'refusing to replace it; choose another path' % (p['path'], ar.MANAGED_LINE.split(':')[0]))
-    if not present and before is not None and not before.startswith(ar.MANAGED_LINE.split(':')[0]):
+                         'refusing to replace it; choose another path' % (p['path'], ar.MANAGED_PREFIX))
+    if not present and before is not None and not before.startswith(ar.MANAGED_PREFIX):
         module.fail_json(msg='%s was not written by perfsec.selinux: refusing to remove it' % p['path'])
     if present and not os.path.isdir(rooted(ar.RULES_DIR)):
         module.fail_json(msg='%s does not exist: install auditd (Debian/Ubuntu: auditd, Fedora/EL: audit) '

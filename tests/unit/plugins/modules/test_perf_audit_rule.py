@@ -240,9 +240,9 @@ def _real_auditctl_works():
     if os.geteuid() != 0 or not os.path.exists(tool):
         return None
     try:
-        if subprocess.run([tool, '-l'], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10).returncode != 0:
+        if subprocess.run(check=False, args=[tool, '-l'], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10).returncode != 0:
             return None
-        if b'enabled 2' in subprocess.run([tool, '-s'], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10).stdout:
+        if b'enabled 2' in subprocess.run(check=False, args=[tool, '-s'], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10).stdout:
             return None
     except (OSError, subprocess.SubprocessError):
         return None
@@ -263,11 +263,11 @@ def test_real_auditctl_loads_and_removes(host, capsys, monkeypatch, tmp_path):
     try:
         r = run(capsys, key=key)
         assert r['changed'] is True and r['loaded'] == ['b32', 'b64'], r
-        listing = subprocess.run([tool, '-l'], stdout=subprocess.PIPE, universal_newlines=True).stdout
+        listing = subprocess.run(check=False, args=[tool, '-l'], stdout=subprocess.PIPE, universal_newlines=True).stdout
         assert '-a always,exit -F arch=b64 -S perf_event_open -F key=%s' % key in listing
         assert run(capsys, key=key)['changed'] is False
         r = run(capsys, key=key, state='absent')
         assert r['changed'] is True and r['loaded'] == []
-        assert key not in subprocess.run([tool, '-l'], stdout=subprocess.PIPE, universal_newlines=True).stdout
+        assert key not in subprocess.run(check=False, args=[tool, '-l'], stdout=subprocess.PIPE, universal_newlines=True).stdout
     finally:
-        subprocess.run([tool, '-D', '-k', key], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        subprocess.run(check=False, args=[tool, '-D', '-k', key], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
