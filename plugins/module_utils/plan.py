@@ -21,8 +21,9 @@ from ansible_collections.perfsec.selinux.plugins.module_utils.common import (
 )
 
 # The steps a host may need, in the order the plays carry them out.
+# (With probe_permissive, module comes before final_mode: see _probe_permissive.)
 STEPS = ('policy_build', 'policy_install', 'class_module', 'selinux_enable', 'permissive', 'relabel',
-         'final_mode', 'paranoid', 'audit_rule', 'module')
+         'paranoid', 'audit_rule', 'final_mode', 'module')
 # steps decided outside this file and passed in host['extra_steps'] {step: reason or None}:
 # 'paranoid' (module_utils/compliance.profile_step), 'audit_rule' (module_utils/auditrules.plan_reason)
 EXTRA_STEPS = ('paranoid', 'audit_rule')
@@ -388,13 +389,42 @@ def decide(host, want):
         why = _module_reason(mod)
         if why:
             reasons['module'] = why
-    return _result(reasons, notes, policy)
+    return _result(reasons, notes, policy, probe_permissive=_probe_permissive(host, want, reasons, mod))
 
 
-def _result(reasons, notes, policy, supported=True):
+def _probe_permissive(host, want, reasons, mod):
+    """Why the perf module is generated before the switch to enforcing (None: after it, as
+    the steps are listed). A host that is permissive when the module step comes (runtime
+    permissive now, or after the relabel boot) and goes enforcing: the probe then runs to the end,
+    and the kernel logs every perf_event permission it uses (permissive=1) in one go, so one
+    semodule transaction installs the module; probing under enforcing stops at the first denied
+    permission and needs a transaction per round. The host is permissive already: this lowers
+    nothing, and the verification runs after the switch, under enforcing. Not where the
+    distro's paranoid patch refuses the probe (host['paranoid_gate']) and no paranoid step
+    lowers it: perf_module lowers it for its own rounds and verification only."""
+    se = host['selinux']
+    if 'module' not in reasons or not (mod or {}).get('generate') or 'final_mode' not in reasons:
+        return None
+    if want['final_mode'] != 'enforcing':
+        return None
+    if (host.get('paranoid_gate') or {}).get('blocks') and 'paranoid' not in reasons:
+        return None
+    if 'relabel' in reasons or 'selinux_enable' in reasons:
+        when = 'the host is permissive after the relabel boot'
+    elif se.get('mode') == 'permissive':
+        when = 'the host runs permissive now'
+    else:
+        return None
+    return ('%s: the probe runs before the switch to enforcing, so it logs every perf_event permission '
+            'it uses at once and one semodule transaction installs the module; perf is verified after '
+            'the switch' % when)
+
+
+def _result(reasons, notes, policy, supported=True, probe_permissive=None):
     steps = [{'step': s, 'reason': reasons[s]} for s in STEPS if s in reasons]
     return {'converged': not steps, 'supported': supported, 'steps': steps,
-            'needs': dict((s, s in reasons) for s in STEPS), 'notes': notes, 'policy': policy}
+            'needs': dict((s, s in reasons) for s in STEPS), 'notes': notes, 'policy': policy,
+            'probe_permissive': probe_permissive}
 
 
 def summary(plan):
@@ -402,6 +432,8 @@ def summary(plan):
     if plan['converged']:
         return 'converged: nothing to do%s' % ('' if not plan['notes'] else ' (%s)' % '; '.join(plan['notes']))
     line = '; '.join('%s (%s)' % (s['step'], s['reason']) for s in plan['steps'])
+    if plan.get('probe_permissive'):
+        line += '; module before final_mode (%s)' % plan['probe_permissive']
     return line + ('' if not plan['notes'] else '; notes: %s' % '; '.join(plan['notes']))
 
 

@@ -446,7 +446,8 @@ ansible_facts:
           description:
             - Only with O(plan). C(steps) lists, in the order the plays run them, each step the
               host needs (C(policy_build), C(policy_install), C(class_module), C(selinux_enable),
-              C(permissive), C(relabel), C(final_mode), C(paranoid), C(audit_rule), C(module)) with its
+              C(permissive), C(relabel), C(paranoid), C(audit_rule), C(final_mode), C(module);
+              C(module) before C(final_mode) where C(probe_permissive) says why) with its
               C(reason); C(needs)
               maps every step to a bool; C(converged) is true when there is none. C(supported) is
               false on a kernel without the SELinux perf_event hook (nothing is planned then).
@@ -457,6 +458,10 @@ ansible_facts:
               module's (name, priority, installed, enabled, checksum, desired_checksum, and
               C(cil), the text to install on the module route); C(summary) one line for the
               play output.
+            - C(probe_permissive) is null, or why the perf module is generated before the
+              C(final_mode) step (a host that is permissive at that point and goes enforcing, with
+              a probe user) - one probe then logs every permission perf uses, and one transaction
+              installs the module; perf is verified after the switch to enforcing.
           type: dict
           returned: when O(plan) is set
           sample:
@@ -469,6 +474,7 @@ ansible_facts:
                     selinux_enable: false, permissive: false, relabel: false, final_mode: false,
                     module: true}
             notes: []
+            probe_permissive: null
             summary: module (perfsec_perf@300 is not installed)
         policy_packages:
           description:
@@ -1118,6 +1124,7 @@ def make_plan(module, p, facts, root='/'):
     }
     # are the rebuilt packages of the record still installed? (a distro update replaces them)
     host['policy_record'] = facts['policy_packages']
+    host['paranoid_gate'] = facts.get('paranoid_gate')
     spec = want['module']
     modules = []
     store = store_name(root)

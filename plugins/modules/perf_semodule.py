@@ -62,8 +62,18 @@ options:
     default: false
   content:
     description:
-      - Text of a .te module. Mutually exclusive with O(src) and O(from_audit).
+      - Text of a module, a .te by default or CIL with O(content_format=cil). Mutually exclusive
+        with O(src) and O(from_audit).
+      - No file is left on the target; the text is staged in a private directory for semodule and
+        removed afterwards.
     type: str
+  content_format:
+    description:
+      - What O(content) is. V(te) is compiled with checkmodule and semodule_package; V(cil) is
+        checked to be CIL and installed as it is (for example the class module of the rollout).
+    type: str
+    choices: [te, cil]
+    default: te
   src:
     description:
       - Path on the target of a .te, .pp or .cil module file (chosen by its extension).
@@ -244,6 +254,15 @@ EXAMPLES = r'''
     from_audit:
       records: "{{ avc.stdout }}"
       allowed_domains: [user_t]
+
+- name: Declare class perf_event for a policy that lacks it (CIL text, nothing left on the target)
+  perfsec.selinux.perf_semodule:
+    name: perfsec_perf_event
+    priority: 250
+    content_format: cil
+    content: |
+      (class perf_event (open cpu kernel tracepoint read write))
+      (classorder (unordered perf_event))
 
 - name: Or read the audit log directly
   perfsec.selinux.perf_semodule:
@@ -591,6 +610,14 @@ def _check_params(module, p):
     src_data = src_text = None
     if p['src']:
         src_data, src_text = _read_src(module, p['src'])
+    elif p['content'] is not None and p['content_format'] == 'cil':
+        try:
+            sm.cil_lines(p['content'])
+        except ValueError as e:
+            module.fail_json(msg='content is not a CIL module (%s); its text is not shown: give CIL '
+                                 'text, or content_format=te for a .te' % e)
+        src_text = p['content']
+        src_data = src_text.encode('utf-8')
     fa = p['from_audit']
     since = None
     if fa:
@@ -677,9 +704,9 @@ def _desired(module, p, d, since, src_data, src_text, root, workdir, result):
             d.has_source = False
             return
         d.te_text = au.render_te(name, rules)
-    elif p['content'] is not None:
+    elif p['content'] is not None and p['content_format'] == 'te':
         d.te_text = p['content']
-    if d.te_text is None and p['src'].endswith('.te'):
+    if d.te_text is None and p['src'] and p['src'].endswith('.te'):
         d.te_text = src_text
     if d.te_text is not None:
         if root is None:
@@ -693,8 +720,8 @@ def _desired(module, p, d, since, src_data, src_text, root, workdir, result):
         result['te'] = d.te_text
         result['rules'] = ['%s' % au.rule_text(r) for r in au.parse_allow_rules(d.te_text)]
     else:
-        # a .pp or .cil src, read and checked by _read_src
-        d.path = temod.stage_file(p['src'], name, workdir, data=src_data)
+        # a .pp or .cil src (read and checked by _read_src), or CIL content (by _check_params)
+        d.path = temod.stage_file(p['src'] or name + '.cil', name, workdir, data=src_data)
     if d.path.endswith('.pp'):
         d.cil = to_text(sm.pp_to_cil(module, d.path), errors='surrogate_or_replace')
     else:
@@ -821,6 +848,7 @@ def main():
             state=dict(type='str', default='present', choices=['present', 'absent', 'enabled', 'disabled']),
             priority=dict(type='int', default=300),
             content=dict(type='str'),
+            content_format=dict(type='str', default='te', choices=['te', 'cil']),
             src=dict(type='path'),
             from_audit=dict(type='dict', options=dict(
                 paths=dict(type='list', elements='path', default=[]),

@@ -76,8 +76,10 @@ def host_of(base):
     return pmf.plan_host(facts, base)
 
 
-def decide(base, module=None, class_module=None, policy_record=None, **want):
+def decide(base, module=None, class_module=None, policy_record=None, gate=None, extra_steps=None, **want):
     host = host_of(base)
+    host['paranoid_gate'] = gate
+    host['extra_steps'] = extra_steps
     host['module'] = module
     host['class_module'] = class_module
     host['policy_record'] = policy_record
@@ -499,3 +501,56 @@ def test_store_cil_reads_compressed_and_plain(tmp_path):
             f.write(bz2.compress(text) if compress else text)
         assert plan.store_cil(sdir, 'perfsec_perf', 300) == text.decode()
     assert plan.store_cil(str(tmp_path), 'missing', 300) is None
+
+
+# --- rows: where the probe runs (probe_permissive) -----------------------------------------------
+
+GEN_MISSING = dict(generate=True, installed=False, installed_any=False, enabled=None, desired_checksum=None)
+
+
+@pytest.mark.parametrize('row, kw, want, expect', [
+    # permissive now, going enforcing, module generated from a probe: probe first
+    ('permissive, class module route', dict(selinux='permissive', perf_event=False),
+     dict(class_source='module'), 'the host runs permissive now'),
+    ('permissive, class defined', dict(selinux='permissive'), {}, 'the host runs permissive now'),
+    # disabled -> enable, relabel: permissive after the relabel boot
+    ('disabled, relabel', dict(selinux='nopolicy', disk={'perf_event': True}), {},
+     'the host is permissive after the relabel boot'),
+    # enforcing with relabel_mode=always: permissive for the relabel, probe before going back
+    ('enforcing, relabel always', {}, dict(relabel_mode='always'), 'the host is permissive after the relabel boot'),
+    # enforcing without a relabel: the probe runs enforcing, in rounds (no lowering for it)
+    ('enforcing', {}, {}, None),
+    # the final mode is permissive: nothing to gain, the steps' order stands
+    ('permissive, final permissive', dict(selinux='permissive'), dict(final_mode='permissive'), None),
+])
+def test_row_probe_permissive(tmp_path, row, kw, want, expect):
+    p = decide(tree(str(tmp_path), **kw), module=mod(**GEN_MISSING), **want)
+    assert 'module' in steps(p), row
+    if expect is None:
+        assert p['probe_permissive'] is None, row
+        assert 'module before final_mode' not in plan.summary(p)
+    else:
+        assert p['probe_permissive'].startswith(expect + ': the probe runs before the switch to enforcing'), row
+        assert 'one semodule transaction installs the module' in p['probe_permissive']
+        assert plan.summary(p).count('module before final_mode (%s' % expect) == 1
+
+
+def test_row_probe_permissive_needs_a_generated_module(tmp_path):
+    """A given .te (no probe) or a module already in place: no reordering."""
+    base = tree(str(tmp_path), selinux='permissive')
+    p = decide(base, module=mod(installed=False, installed_any=False, enabled=None))
+    assert steps(p) == ['final_mode', 'module'] and p['probe_permissive'] is None
+    p = decide(base, module=mod(generate=True))
+    assert steps(p) == ['final_mode'] and p['probe_permissive'] is None
+
+
+def test_row_probe_permissive_not_behind_the_paranoid_gate(tmp_path):
+    """Debian paranoid 3 refuses the probe before SELinux: the rounds stay after the final mode
+    (perf_module lowers paranoid for them), unless the plan's paranoid step sets 2 first."""
+    base = tree(str(tmp_path), selinux='permissive')
+    gate = {'blocks': True, 'level': 3}
+    assert decide(base, module=mod(**GEN_MISSING), gate=gate)['probe_permissive'] is None
+    p = decide(base, module=mod(**GEN_MISSING), gate=gate, extra_steps={'paranoid': 'STIG wants 2'})
+    assert steps(p) == ['paranoid', 'final_mode', 'module']
+    assert p['probe_permissive'].startswith('the host runs permissive now')
+    assert decide(base, module=mod(**GEN_MISSING), gate={'blocks': False})['probe_permissive']

@@ -83,6 +83,8 @@ def _install(capsys, s, check=False, **kw):
     args = dict(name=planner.CLASS_MODULE_NAME, priority=planner.CLASS_MODULE_PRIORITY, src=s['cil'],
                 root=s['root'], store=s['store'])
     args.update(kw)
+    if 'content' in kw:     # the rollout's way: the CIL text, no file on the host
+        del args['src']
     return run_module(perf_semodule.main, capsys, check=check, **args)
 
 
@@ -113,6 +115,14 @@ def test_class_module_route_real_store(fc31_store, capsys):
     assert inst['checksum'] == p['class_module']['desired_checksum']
     again = _install(capsys, s)
     assert again['changed'] is False
+    # the same CIL given as content (what the rollout passes) is the same module: no change
+    c1 = sm.commit_num(s['root'], s['store'])
+    as_text = _install(capsys, s, content=p['class_module']['cil'], content_format='cil')
+    assert as_text['changed'] is False and as_text['checksum'] == p['class_module']['desired_checksum'], as_text
+    # CIL content that does not parse: one message, its text not shown, the store untouched
+    bad_text = _install(capsys, s, content='(class perf_event (open cpu ; SECRETHASH', content_format='cil')
+    assert bad_text.get('failed') is True and 'content is not a CIL module' in bad_text['msg'], bad_text
+    assert 'SECRETHASH' not in bad_text['msg'] and sm.commit_num(s['root'], s['store']) == c1
 
     p = _plan(capsys, s['root'])
     assert p['class_module']['installed'] is True and p['class_module']['checksum'] == p['class_module']['desired_checksum']
