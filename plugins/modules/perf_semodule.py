@@ -405,6 +405,14 @@ since:
   returned: always
   type: float
   sample: 1764284400.0
+declared_classes:
+  description:
+    - The security classes the module's CIL declares (C(class) statements), each mapped to whether
+      the loaded policy has it after the task (C(/sys/fs/selinux/class/NAME)); null where no policy
+      is managed live (an alternate root, SELinux disabled) or in check mode.
+  returned: always
+  type: dict
+  sample: {perf_event: true}
 checked_at:
   description:
     - The host's clock (epoch seconds) when the module started, before it read any audit record.
@@ -731,6 +739,15 @@ def _desired(module, p, d, since, src_data, src_text, root, workdir, result):
     d.sum = sm.sha256_bytes(d.cil.encode('utf-8'))
 
 
+def _declared_classes(d, root, check_mode):
+    """{class: loaded} for each class the desired CIL declares, read from selinuxfs after the
+    task; None where the running kernel's policy is not the one managed, or in check mode."""
+    if root is not None or check_mode or not d.cil:
+        return None
+    names = [st.split()[1] for st in sm.cil_statements(d.cil) if st.startswith('(class ')]
+    return dict((n, os.path.isdir(os.path.join(SELINUXFS, 'class', n))) for n in names)
+
+
 def _plan(module, p, modules, d, root, store):
     """The semodule operations that bring the store to the desired state (one transaction), with
     what is installed now. Refuses to change a distribution module unless allowed."""
@@ -875,7 +892,8 @@ def main():
     root, store, noreload = _store(module, p)
     result = dict(changed=False, name=p['name'], priority=p['priority'], installed=False, enabled=None,
                   checksum=None, rules=[], te=None, skipped_records=0, skipped_reasons={}, record_forms={},
-                  operations=[], policy_rebuilt=False, commit_num=None, since=since, checked_at=time.time())
+                  operations=[], policy_rebuilt=False, commit_num=None, since=since, checked_at=time.time(),
+                  declared_classes=None)
     workdir = None
     d = _Desired(p)
     try:
@@ -896,6 +914,7 @@ def main():
         else:
             _predict(p, plan, d, modules, result)
         result['commit_num'] = sm.commit_num(root, store)
+        result['declared_classes'] = _declared_classes(d, root, module.check_mode)
     except temod.CompileError as e:
         module.fail_json(msg='%s; fix the .te and run again' % e.msg, te=d.shown_te())
     except sm.SemoduleError as e:

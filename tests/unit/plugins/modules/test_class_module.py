@@ -142,3 +142,19 @@ def test_class_module_route_real_store(fc31_store, capsys):
     assert broken.get('failed') is True
     mods = sm.list_modules(RealModule(), s['root'], s['store'])
     assert sm.find_module(mods, planner.CLASS_MODULE_NAME, 250)['checksum'] == p['class_module']['desired_checksum']
+
+
+def test_declared_classes_read_from_selinuxfs(tmp_path, monkeypatch):
+    """perf_semodule's declared_classes: the classes the CIL declares, each as selinuxfs shows it
+    after the task; null for an alternate root or in check mode (the rollout's assert reads it
+    instead of reading the host's facts again)."""
+    monkeypatch.setattr(perf_semodule, 'SELINUXFS', str(tmp_path))
+    d = perf_semodule._Desired(dict(from_audit=None, content=planner.CLASS_MODULE_CIL, src=None))
+    d.cil = planner.CLASS_MODULE_CIL
+    assert perf_semodule._declared_classes(d, None, False) == {'perf_event': False}
+    os.makedirs(str(tmp_path / 'class' / 'perf_event'))
+    assert perf_semodule._declared_classes(d, None, False) == {'perf_event': True}
+    assert perf_semodule._declared_classes(d, '/mnt/alt', False) is None
+    assert perf_semodule._declared_classes(d, None, True) is None
+    d.cil = '(allow user_t self (perf_event (open)))\n'
+    assert perf_semodule._declared_classes(d, None, False) == {}
