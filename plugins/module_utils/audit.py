@@ -81,7 +81,9 @@ import binascii
 import re
 import time
 
-PERF_EVENT_PERMS = frozenset(['open', 'cpu', 'kernel', 'tracepoint', 'read', 'write'])
+from ansible_collections.perfsec.selinux.plugins.module_utils import constants as C
+
+PERF_EVENT_PERMS = frozenset(C.PERF_EVENT_PERMS)
 # perf_event permissions checked against the event's creator: the only ones that may target
 # another type (from allowed_targets); the others are checked from a process to itself
 PERF_EVENT_OTHER_TARGET_PERMS = frozenset(['read', 'write'])

@@ -13,8 +13,9 @@ import os
 import re
 import tempfile
 
-PROC_ROOT = '/proc'
-SELINUXFS = '/sys/fs/selinux'
+from ansible_collections.perfsec.selinux.plugins.module_utils import constants as C
+PROC_ROOT = C.PROC_ROOT
+SELINUXFS = C.SELINUXFS
 
 SYSCTL_NAME_RE = re.compile(r'^[a-z0-9_]+(\.[a-z0-9_]+)+$')
 
@@ -108,3 +109,11 @@ def atomic_write(module, path, text, mode=None):
     module.atomic_move(tmp, path)
     if mode is not None:
         os.chmod(path, mode)
+
+
+def rooted(root, path):
+    """``path`` (absolute, as the host sees it) under the alternate root ``root`` (None, '' or
+    '/': the host itself). The one helper for paths under an alternate root."""
+    if not root or root == '/':
+        return path
+    return os.path.join(root, path.lstrip('/'))

@@ -21,6 +21,8 @@ import io
 import os
 import re
 
+from ansible_collections.perfsec.selinux.plugins.module_utils import constants as C
+
 FLASK_DIR = os.path.join('policy', 'flask')
 SECURITY_CLASSES = os.path.join(FLASK_DIR, 'security_classes')
 ACCESS_VECTORS = os.path.join(FLASK_DIR, 'access_vectors')
@@ -39,7 +41,7 @@ MAX_FLASK_BYTES = 4 * 1024 * 1024
 
 # What perf_event_open() MAC needs (the seed's patch): capability2 perfmon after audit_read,
 # and class perf_event with its six permissions (kernel order, security/selinux/include/classmap.h).
-PERF_EVENT_PERMS = ('open', 'cpu', 'kernel', 'tracepoint', 'read', 'write')
+PERF_EVENT_PERMS = C.PERF_EVENT_PERMS
 PERFMON_REQUEST = ('capability2', 'perfmon', 'audit_read')
 PERF_EVENT_REQUEST = ('perf_event', PERF_EVENT_PERMS)
 

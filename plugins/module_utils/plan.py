@@ -16,6 +16,7 @@ import bz2
 import os
 import re
 
+from ansible_collections.perfsec.selinux.plugins.module_utils import constants as C
 from ansible_collections.perfsec.selinux.plugins.module_utils.common import (
     kernel_version, read_int,
 )
@@ -40,7 +41,7 @@ MODULE_STATES = ('present', 'absent', 'enabled', 'disabled')
 # module cannot add perfmon to capability2, which stays unmediated where unknown permissions
 # are allowed).
 CLASS_SOURCES = ('rebuild', 'module')
-PERF_EVENT_PERMS = ('open', 'cpu', 'kernel', 'tracepoint', 'read', 'write')
+PERF_EVENT_PERMS = C.PERF_EVENT_PERMS
 CLASS_MODULE_NAME = 'perfsec_perf_event'
 CLASS_MODULE_PRIORITY = 250
 CLASS_MODULE_CIL = ('; perfsec.selinux: class perf_event for a policy that lacks it (perfsec_class_source=module)\n'

@@ -13,12 +13,13 @@ __metaclass__ = type
 import os
 import re
 
+from ansible_collections.perfsec.selinux.plugins.module_utils import constants as C
 from ansible_collections.perfsec.selinux.plugins.module_utils.common import (
     SELINUXFS, read_int, read_text,
 )
 
-SELINUX_CONFIG = '/etc/selinux/config'
-PERF_EVENT_PERMS = ('cpu', 'kernel', 'open', 'read', 'tracepoint', 'write')
+SELINUX_CONFIG = C.SELINUX_CONFIG
+PERF_EVENT_PERMS = tuple(sorted(C.PERF_EVENT_PERMS))
 UNDEFINED_CLASS_MSG = 'SELinux:  Class perf_event not defined in policy.'
 _CONFIG_LINE = re.compile(r'^\s*(SELINUX|SELINUXTYPE)\s*=\s*"?([A-Za-z0-9_.-]*)"?\s*(#.*)?$')
 

@@ -28,15 +28,16 @@ import os
 import re
 import stat
 
+from ansible_collections.perfsec.selinux.plugins.module_utils import constants as C
 from ansible_collections.perfsec.selinux.plugins.module_utils.common import (
-    PROC_ROOT, read_int, read_text, sysctl_path,
+    PROC_ROOT, read_int, read_text, rooted, sysctl_path,
 )
 
 SYSCTL_DIRS = ('/etc/sysctl.d', '/run/sysctl.d', '/usr/local/lib/sysctl.d',
                '/usr/lib/sysctl.d', '/lib/sysctl.d')
 SYSCTL_CONF = '/etc/sysctl.conf'
 VENDOR_DIRS = ('/usr/local/lib/sysctl.d', '/usr/lib/sysctl.d', '/lib/sysctl.d')
-DEFAULT_DROPIN = '/etc/sysctl.d/99-zz-perfsec-perf.conf'
+DEFAULT_DROPIN = C.SYSCTL_DROPIN
 
 PARANOID = 'kernel.perf_event_paranoid'
 MLOCK_KB = 'kernel.perf_event_mlock_kb'
@@ -80,11 +81,6 @@ class SysctlError(Exception):
 
 
 # ---------------------------------------------------------------- path helpers
-def rooted(root, path):
-    """``path`` (absolute, host view) inside ``root``."""
-    if not root or root == '/':
-        return path
-    return os.path.join(root, path.lstrip('/'))
 
 
 def unrooted(root, path):

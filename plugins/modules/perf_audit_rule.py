@@ -143,7 +143,7 @@ import stat
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.perfsec.selinux.plugins.module_utils.common import atomic_write
+from ansible_collections.perfsec.selinux.plugins.module_utils.common import atomic_write, rooted as common_rooted
 from ansible_collections.perfsec.selinux.plugins.module_utils import auditrules as ar
 
 # Overridable for the unit tests (a fake root for the files; commands come from PATH).
@@ -152,7 +152,7 @@ FILE_MODE = 0o600
 
 
 def rooted(path):
-    return path if ROOT in ('', '/') else os.path.join(ROOT, path.lstrip('/'))
+    return common_rooted(ROOT, path)
 
 
 def read_file(path):

@@ -226,6 +226,7 @@ from ansible_collections.perfsec.selinux.plugins.module_utils import audit as au
 from ansible_collections.perfsec.selinux.plugins.module_utils import harvest as hv
 from ansible_collections.perfsec.selinux.plugins.module_utils import plan as planner
 from ansible_collections.perfsec.selinux.plugins.module_utils import semodule as sm
+from ansible_collections.perfsec.selinux.plugins.module_utils.common import rooted
 
 MAX_ROTATED = 999
 
@@ -248,10 +249,6 @@ class _Limited(object):
         return got
 
 
-def rooted(root, path):
-    if not root or root == '/':
-        return path
-    return os.path.join(root, path.lstrip('/'))
 
 
 def audit_files(path, rotated):

@@ -627,6 +627,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.perfsec.selinux.plugins.module_utils import access as accessmod
 from ansible_collections.perfsec.selinux.plugins.module_utils import auditrules
 from ansible_collections.perfsec.selinux.plugins.module_utils import compliance
+from ansible_collections.perfsec.selinux.plugins.module_utils import constants as C
 from ansible_collections.perfsec.selinux.plugins.module_utils.audit import parse_avc
 from ansible_collections.perfsec.selinux.plugins.module_utils.common import (
     PROC_ROOT, SELINUXFS, file_capabilities, in_container, read_sysctl, read_text,
@@ -647,8 +648,8 @@ PERF_SYSCTLS = (
     'kernel.kptr_restrict',
 )
 AUDIT_LOG = '/var/log/audit/audit.log'
-PERFSEC_STATE_DIR = '/var/lib/perfsec'
-POLICY_BACKUP_DIR = '/var/lib/perfsec/policy-backup'
+PERFSEC_STATE_DIR = C.STATE_DIR
+POLICY_BACKUP_DIR = C.POLICY_BACKUP_DIR
 PERF_SEARCH_DIRS = ('/usr/local/bin', '/usr/bin', '/bin', '/usr/sbin', '/sbin')
 AUDIT_TS_RE = re.compile(r'audit\((\d+(?:\.\d+)?):\d+\)')
 DENIAL_CLASSES = {'perf_event': None, 'capability2': frozenset(['perfmon', 'bpf'])}
@@ -991,8 +992,8 @@ def main():
             audit_log=dict(type='path', default=AUDIT_LOG),
             denials_max_bytes=dict(type='int', default=1048576),
             denials_max_age=dict(type='int', default=86400),
-            perf_users_group=dict(type='str', default='perf_users'),
-            perf_users_dir=dict(type='path', default='/opt/perf_users'),
+            perf_users_group=dict(type='str', default=C.PERF_USERS_GROUP),
+            perf_users_dir=dict(type='path', default=C.PERF_USERS_DIR),
             change_paths=dict(type='list', elements='path',
                               default=[PERFSEC_STATE_DIR, DEFAULT_DROPIN]),
             expected_access=dict(type='dict', default={}),

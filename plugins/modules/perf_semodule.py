@@ -494,11 +494,12 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native, to_text
 
+from ansible_collections.perfsec.selinux.plugins.module_utils import constants as C
 from ansible_collections.perfsec.selinux.plugins.module_utils import semodule as sm
 from ansible_collections.perfsec.selinux.plugins.module_utils import audit as au
 from ansible_collections.perfsec.selinux.plugins.module_utils import te as temod
 
-SELINUXFS = '/sys/fs/selinux'
+SELINUXFS = C.SELINUXFS
 POLICY_BUILD_HINT = ('build and install a policy that defines it with the roles '
                      'perfsec.selinux.policy_build and perfsec.selinux.policy_install')
 
