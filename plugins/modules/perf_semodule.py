@@ -357,7 +357,7 @@ EXAMPLES = r'''
   perfsec.selinux.perf_semodule:
     name: my-perf
     src: /root/my-perf.te
-    root: /
+    ignore_selinux_state: true
 
 - name: Disable it
   perfsec.selinux.perf_semodule:
