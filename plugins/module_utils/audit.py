@@ -844,6 +844,30 @@ def render_te(name, rules, version='1.0', comments=None, header=None):
     return '\n'.join(lines) + '\n'
 
 
+def grant_te(name, domains, permissions=C.PERF_EVENT_PERMS):
+    """The declared perf module: ``permissions`` on class perf_event for each domain, to
+    itself (the rollout's default module without a probe user), in the layout and order the
+    rollout's Jinja template wrote before (so the compiled module is the same). ValueError names
+    what is wrong: no domain, an invalid type, or a permission perf_event does not have."""
+    if not domains:
+        raise ValueError('grant.domains is empty: list the domains that may use perf (for example [user_t])')
+    bad = [d for d in domains if not isinstance(d, str) or not TYPE_RE.match(d)]
+    if bad:
+        raise ValueError('invalid SELinux type in grant.domains: %r' % bad[0])
+    unknown = sorted(set(permissions or ()) - set(C.PERF_EVENT_PERMS))
+    if not permissions or unknown:
+        raise ValueError('grant.permissions must be perf_event permissions (%s), got %s'
+                         % (' '.join(C.PERF_EVENT_PERMS), ', '.join(unknown) if unknown else 'none'))
+    # the given order, duplicates dropped: the compiled CIL lists the permissions in the order the
+    # require block declares them, and hosts converged with that order must stay converged
+    doms = [d for i, d in enumerate(domains) if d not in domains[:i]]
+    perms = ' '.join(p for i, p in enumerate(permissions) if p not in permissions[:i])
+    lines = ['module %s 1.0;' % name, 'require {'] + ['\ttype %s;' % d for d in doms]
+    lines += ['\tclass perf_event { %s };' % perms, '}']
+    lines += ['allow %s self:perf_event { %s };' % (d, perms) for d in doms]
+    return '\n'.join(lines) + '\n'
+
+
 # source, target and class hold no ':' / space, so every split point is forced (linear)
 AUDIT2ALLOW_RULE_RE = re.compile(
     r'^allow[ \t]+([^ \t]+)[ \t]+([^ \t:]+):([^ \t:;{}]+)[ \t]+(?:\{([^{}]*)\}|([^ \t;{}]+))[ \t]*;[ \t]*\Z')

@@ -220,6 +220,23 @@ options:
               - The wanted .te; it is compiled in a private temporary directory (checkmodule,
                 semodule_package) and its checksum compared with the installed module's.
             type: str
+          grant:
+            description:
+              - The declared module perfsec.selinux.perf_semodule renders for its O(plan.module.grant)
+                (the same .te), compared like O(plan.module.content).
+            type: dict
+            suboptions:
+              domains:
+                description: Source domains.
+                type: list
+                elements: str
+                required: true
+              permissions:
+                description: perf_event permissions.
+                type: list
+                elements: str
+                choices: [open, cpu, kernel, tracepoint, read, write]
+                default: [open, cpu, kernel, tracepoint, read, write]
           generate:
             description:
               - The module is generated from denials; the host needs it when it is missing,
@@ -1014,6 +1031,11 @@ def main():
                     priority=dict(type='int', default=300),
                     state=dict(type='str', default='present', choices=list(planner.MODULE_STATES)),
                     content=dict(type='str'),
+                    grant=dict(type='dict', options=dict(
+                        domains=dict(type='list', elements='str', required=True),
+                        permissions=dict(type='list', elements='str', choices=list(C.PERF_EVENT_PERMS),
+                                         default=list(C.PERF_EVENT_PERMS)),
+                    )),
                     generate=dict(type='bool', default=False),
                     allowed_domains=dict(type='list', elements='str', default=['unconfined_t']),
                 )),
@@ -1144,8 +1166,15 @@ def make_plan(module, p, facts, root='/'):
                              % spec['name'])
         if not 1 <= spec['priority'] <= 999:
             module.fail_json(msg='plan.module.priority must be between 1 and 999, got %d' % spec['priority'])
-        if spec['generate'] and spec['content']:
-            module.fail_json(msg='plan.module: give content (a .te) or generate=true, not both')
+        if len([k for k in ('content', 'grant', 'generate') if spec[k]]) > 1:
+            module.fail_json(msg='plan.module: give content (a .te), grant or generate=true: one, not both of any two')
+        if spec['grant']:
+            # the same .te perf_semodule renders for grant, so the checksums compare
+            from ansible_collections.perfsec.selinux.plugins.module_utils.audit import grant_te
+            try:
+                spec['content'] = grant_te(spec['name'], spec['grant']['domains'], spec['grant']['permissions'])
+            except ValueError as e:
+                module.fail_json(msg='plan.module: %s' % e)
         try:
             state = planner.inspect_module(module, spec, modules, sdir)
         except (temod.CompileError, sm.SemoduleError) as e:

@@ -67,6 +67,25 @@ options:
       - No file is left on the target; the text is staged in a private directory for semodule and
         removed afterwards.
     type: str
+  grant:
+    description:
+      - Declare the module instead of writing it - O(grant.permissions) on class C(perf_event) for
+        each of O(grant.domains), to itself, rendered as a .te by the collection (the rollout's
+        default module without a probe user). Mutually exclusive with O(content), O(src) and
+        O(from_audit).
+    type: dict
+    suboptions:
+      domains:
+        description: Source domains (SELinux types), for example C(user_t).
+        type: list
+        elements: str
+        required: true
+      permissions:
+        description: perf_event permissions to grant.
+        type: list
+        elements: str
+        choices: [open, cpu, kernel, tracepoint, read, write]
+        default: [open, cpu, kernel, tracepoint, read, write]
   content_format:
     description:
       - What O(content) is. V(te) is compiled with checkmodule and semodule_package; V(cil) is
@@ -263,6 +282,12 @@ EXAMPLES = r'''
     content: |
       (class perf_event (open cpu kernel tracepoint read write))
       (classorder (unordered perf_event))
+
+- name: Declare the module - every perf_event permission for user_t and staff_t, to themselves
+  perfsec.selinux.perf_semodule:
+    name: my-perf
+    grant:
+      domains: [user_t, staff_t]
 
 - name: Or read the audit log directly
   perfsec.selinux.perf_semodule:
@@ -619,6 +644,11 @@ def _check_params(module, p):
     src_data = src_text = None
     if p['src']:
         src_data, src_text = _read_src(module, p['src'])
+    elif p['grant']:
+        try:
+            p['content'] = au.grant_te(p['name'], p['grant']['domains'], p['grant']['permissions'])
+        except ValueError as e:
+            module.fail_json(msg=str(e))
     elif p['content'] is not None and p['content_format'] == 'cil':
         try:
             sm.cil_lines(p['content'])
@@ -867,6 +897,11 @@ def main():
             priority=dict(type='int', default=300),
             content=dict(type='str'),
             content_format=dict(type='str', default='te', choices=['te', 'cil']),
+            grant=dict(type='dict', options=dict(
+                domains=dict(type='list', elements='str', required=True),
+                permissions=dict(type='list', elements='str', choices=list(C.PERF_EVENT_PERMS),
+                                 default=list(C.PERF_EVENT_PERMS)),
+            )),
             src=dict(type='path'),
             from_audit=dict(type='dict', options=dict(
                 paths=dict(type='list', elements='path', default=[]),
@@ -884,8 +919,8 @@ def main():
             store=dict(type='str'),
             allow_distribution_module=dict(type='bool', default=False),
         ),
-        mutually_exclusive=[['content', 'src', 'from_audit']],
-        required_if=[['state', 'present', ['content', 'src', 'from_audit'], True]],
+        mutually_exclusive=[['content', 'src', 'from_audit', 'grant']],
+        required_if=[['state', 'present', ['content', 'src', 'from_audit', 'grant'], True]],
         supports_check_mode=True,
     )
     p = module.params

@@ -95,6 +95,8 @@ def test_plan_refuses_a_te_that_does_not_compile(tmp_path, capsys):
     (dict(name='bad name'), "invalid module name 'bad name'"),
     (dict(priority=1000), 'plan.module.priority must be between 1 and 999'),
     (dict(content='module perftest 1.0;', generate=True), 'not both'),
+    (dict(content='module perftest 1.0;', grant=dict(domains=['user_t'])), 'not both'),
+    (dict(grant=dict(domains=['user_t; allow'])), "plan.module: invalid SELinux type in grant.domains: 'user_t; allow'"),
 ])
 def test_plan_module_bad_input(tmp_path, capsys, module, msg):
     root = str(tmp_path)
@@ -185,3 +187,17 @@ def test_policy_packages_fact_from_the_real_rpm_database(tmp_path, capsys):
     with open(os.path.join(rec_dir, 'rolled-back'), 'w') as f:
         f.write('selinux-policy-2.20221101-48.fc31like.noarch\n')
     assert facts() is None
+
+
+@pytest.mark.slow
+def test_plan_grant_checksum_agrees_with_perf_semodule_grant(store, capsys):
+    """The rollout's declared default module: the plan renders grant the way perf_semodule does."""
+    grant = dict(domains=['user_t'], permissions=['open', 'kernel'])
+    p = plan(capsys, store['root'], grant=grant)['ansible_facts']['perfsec']['plan']
+    assert p['needs']['module'] and p['module']['desired_checksum']
+    inst = run_module(perf_semodule.main, capsys, name='perftest', grant=grant, root=store['root'], store=store['store'])
+    assert inst['changed'] is True and inst['checksum'] == p['module']['desired_checksum'], inst
+    p = plan(capsys, store['root'], grant=grant)['ansible_facts']['perfsec']['plan']
+    assert p['needs']['module'] is False
+    p = plan(capsys, store['root'], grant=dict(domains=['user_t']))['ansible_facts']['perfsec']['plan']
+    assert p['needs']['module'] is True and 'differs from the wanted module' in p['steps'][-1]['reason']

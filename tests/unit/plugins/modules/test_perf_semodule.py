@@ -553,3 +553,26 @@ def test_read_audit_records_split_on_newline_only():
     assert len(lines) == 2
     rules, skipped = au.generate_rules(iter(lines), ['user_t'], [])
     assert rules == [] and skipped['unparsable'] == 2
+
+
+@needs_tools
+def test_grant_declares_the_module_and_matches_its_te(store, capsys, private_tmp):
+    """grant renders the declared module in Python: check mode changes nothing, the install is the
+    module the same .te gives (no change when given as content), a second run is unchanged, and a
+    bad grant fails with one message before the store is touched."""
+    c0 = cnum(store)
+    grant = dict(domains=['user_t'], permissions=['open', 'read'])
+    chk = run(capsys, check=True, diff=True, **S(store, name=NAME, grant=grant))
+    assert chk['changed'] is True and listing(store) == [] and cnum(store) == c0
+    assert '(allow user_t self (perf_event (open read)))' in chk['diff']['after']
+    r = run(capsys, **S(store, name=NAME, grant=grant))
+    assert r['changed'] is True and r['rules'] == ['allow user_t self:perf_event { open read };'], r
+    again = run(capsys, **S(store, name=NAME, grant=grant))
+    assert again['changed'] is False and cnum(store) == c0 + 1
+    from ansible_collections.perfsec.selinux.plugins.module_utils import audit as au
+    same = run(capsys, **S(store, name=NAME, content=au.grant_te(NAME, ['user_t'], ['open', 'read'])))
+    assert same['changed'] is False and same['checksum'] == r['checksum']
+    bad = run(capsys, **S(store, name=NAME, grant=dict(domains=['user_t'], permissions=['open', 'ptrace'])))
+    assert bad['failed'] is True and 'ptrace' in bad['msg'] and cnum(store) == c0 + 1
+    empty = run(capsys, **S(store, name=NAME, grant=dict(domains=[])))
+    assert empty['failed'] is True and 'grant.domains is empty' in empty['msg']
