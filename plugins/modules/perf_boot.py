@@ -22,7 +22,9 @@ description:
     problem (and O(hint)). With O(marker) it then records when and why (O(reason)).
   - The roles perfsec.selinux.relabel and perfsec.selinux.rollback call it around their reboot.
 author:
-  - perfsec.selinux contributors
+  - perfsec.selinux developers (@perfsec)
+extends_documentation_fragment:
+  - action_common_attributes
 options:
   state:
     description: V(prepare) before the reboot, V(verify) after it.
@@ -72,6 +74,8 @@ attributes:
     details: V(prepare) reports the relabel request as a change and writes nothing; V(verify) checks and writes no marker.
   diff_mode:
     support: none
+  platform:
+    platforms: posix
 notes:
   - Read-only apart from C(/.autorelabel) and O(marker).
 '''

@@ -249,8 +249,6 @@ class _Limited(object):
         return got
 
 
-
-
 def audit_files(path, rotated):
     """PATH, PATH.1, PATH.2 ... (newest first) up to the first number missing."""
     out = [path]
