@@ -492,6 +492,27 @@ def unified_diff(before, after, relpath, label_a='a', label_b='b'):
     return 'diff -Nura %s/%s %s/%s\n%s' % (label_a, rel, label_b, rel, body)
 
 
+def request_names(option, mapping):
+    """Normalise ``{class: [perm, ...] | "perm perm"}`` (module options) and validate every name.
+
+    Raises ValueError naming ``option`` and the bad value.
+    """
+    out = {}
+    for cls, perms in (mapping or {}).items():
+        if isinstance(perms, str):
+            # ASCII separators only: str.split() would also cut at NBSP, U+2028...
+            perms = [x for x in re.split(r'[ \t,]+', perms) if x]
+        if not isinstance(perms, (list, tuple)) or not perms:
+            raise ValueError('%s: class %r needs a non-empty list of permission names' % (option, cls))
+        perms = [str(p) for p in perms]
+        for name in [cls] + perms:
+            if not IDENT_RE.match(str(name)):
+                raise ValueError('%s: %r is not a valid SELinux class/permission name '
+                                 '(letters, digits, underscore)' % (option, name))
+        out[str(cls)] = perms
+    return out
+
+
 def default_requests(perfmon=True, perf_event=True, extra_permissions=None, extra_classes=None):
     """Turn module options into (permissions, classes) for FlaskTree.plan()."""
     permissions = []

@@ -156,32 +156,21 @@ patch_file:
 '''
 
 import os
-import re
 import stat
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.perfsec.selinux.plugins.module_utils.flask import (
-    FlaskError, default_requests, ensure, IDENT_RE)
+    FlaskError, default_requests, ensure, request_names)
 
 
 def _names(module, option, mapping):
     """Normalise {class: [perm, ...] | "perm perm"} and validate every name."""
-    out = {}
-    for cls, perms in (mapping or {}).items():
-        if isinstance(perms, str):
-            # ASCII separators only: str.split() would also cut at NBSP, U+2028...
-            perms = [x for x in re.split(r'[ \t,]+', perms) if x]
-        if not isinstance(perms, (list, tuple)) or not perms:
-            module.fail_json(msg='%s: class %r needs a non-empty list of permission names' % (option, cls))
-        perms = [to_native(p) for p in perms]
-        for name in [cls] + perms:
-            if not IDENT_RE.match(to_native(name)):
-                module.fail_json(msg='%s: %r is not a valid SELinux class/permission name '
-                                     '(letters, digits, underscore)' % (option, name))
-        out[to_native(cls)] = perms
-    return out
+    try:
+        return request_names(option, mapping)
+    except ValueError as e:
+        module.fail_json(msg=to_native(e))
 
 
 # Largest diff returned in the result (the patch of a real tree is a few KB).
