@@ -1,0 +1,41 @@
+# -*- coding: utf-8 -*-
+# Copyright: perfsec.selinux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The rollback role's decisions, made once: which levels changed something, the mode the host
+is expected in afterwards, and whether it reboots (with the reason printed). The role calls
+decide() through the rollback_decide filter (plugins/filter/rollback.py). Python 3.6 compatible."""
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+# the levels in the order the role applies them
+LEVELS = ('module', 'class_module', 'audit_rule', 'permissive', 'policy_packages', 'kernel_cmdline',
+          'config_disabled')
+
+
+def decide(changed, reboot='auto', before=None, permissive=False, config_disabled=False,
+           kernel_cmdline=False, strip_labels=False, disabled_reboot_required=False):
+    """changed maps each level of LEVELS to whether its task changed something; before is
+    perf_mac_facts' selinux facts from before the rollback. Returns levels (those that changed),
+    mode_expected, reboot (bool) and reboot_reason."""
+    before = before or {}
+    levels = [level for level in LEVELS if changed.get(level)]
+    if config_disabled or kernel_cmdline:
+        expected = 'disabled'
+    elif permissive:
+        expected = 'permissive'
+    else:
+        expected = before.get('config_mode')
+    reasons = []
+    if reboot == 'always':
+        reasons.append('rollback_reboot is always')
+    elif reboot == 'auto':
+        if 'kernel_cmdline' in levels:
+            reasons.append('selinux=0 was put on the kernel command line')
+        if 'config_disabled' in levels or disabled_reboot_required:
+            reasons.append('SELINUX=disabled takes effect at boot')
+        if 'policy_packages' in levels and not before.get('enabled'):
+            reasons.append('SELinux is not running, so the original policy loads at boot')
+        if strip_labels and before.get('enabled'):
+            reasons.append('labels can only be stripped once the kernel runs without SELinux')
+    return {'levels': levels, 'mode_expected': expected, 'reboot': bool(reasons),
+            'reboot_reason': '; '.join(reasons) or 'no level needs a reboot (rollback_reboot %s)' % reboot}

@@ -1,0 +1,48 @@
+"""module_utils/rollback.py row by row: the levels, the expected mode and the reboot decision."""
+import pytest
+
+from ansible_collections.perfsec.selinux.plugins.module_utils import rollback
+
+RUNNING = {'enabled': True, 'mode': 'enforcing', 'config_mode': 'enforcing'}
+OFF = {'enabled': False, 'mode': 'disabled', 'config_mode': 'permissive'}
+
+
+def test_levels_in_order_and_only_changed():
+    got = rollback.decide({'config_disabled': True, 'module': True, 'audit_rule': False}, before=RUNNING,
+                          config_disabled=True)
+    assert got['levels'] == ['module', 'config_disabled']
+
+
+@pytest.mark.parametrize('kw,expected', [
+    ({}, 'enforcing'),
+    ({'permissive': True}, 'permissive'),
+    ({'permissive': True, 'config_disabled': True}, 'disabled'),
+    ({'kernel_cmdline': True}, 'disabled'),
+])
+def test_expected_mode(kw, expected):
+    assert rollback.decide({}, before=RUNNING, **kw)['mode_expected'] == expected
+
+
+@pytest.mark.parametrize('changed,reboot,before,kw,want', [
+    ({'module': True, 'permissive': True}, 'auto', RUNNING, {}, False),     # live levels: no reboot
+    ({'module': True}, 'always', RUNNING, {}, True),
+    ({'kernel_cmdline': True}, 'never', RUNNING, {'kernel_cmdline': True}, False),
+    ({'kernel_cmdline': True}, 'auto', RUNNING, {'kernel_cmdline': True}, True),
+    ({'config_disabled': True}, 'auto', RUNNING, {'config_disabled': True}, True),
+    ({}, 'auto', RUNNING, {'config_disabled': True, 'disabled_reboot_required': True}, True),
+    ({}, 'auto', RUNNING, {'config_disabled': True}, False),                # already disabled in the file
+    ({'policy_packages': True}, 'auto', RUNNING, {}, False),                # %post loaded the policy live
+    ({'policy_packages': True}, 'auto', OFF, {}, True),
+    ({}, 'auto', RUNNING, {'strip_labels': True}, True),
+    ({}, 'auto', OFF, {'strip_labels': True}, False),                       # already booted without SELinux
+])
+def test_reboot(changed, reboot, before, kw, want):
+    got = rollback.decide(changed, reboot, before, **kw)
+    assert got['reboot'] is want
+    assert got['reboot_reason'].startswith('no level') is not want
+
+
+def test_reason_names_every_cause():
+    got = rollback.decide({'kernel_cmdline': True, 'policy_packages': True}, 'auto', OFF, kernel_cmdline=True)
+    assert got['reboot_reason'] == ('selinux=0 was put on the kernel command line; '
+                                    'SELinux is not running, so the original policy loads at boot')
