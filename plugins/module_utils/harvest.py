@@ -458,3 +458,19 @@ def diff_installed(rules, results):
                     'add': [au.rule_text(r) for r in _regroup(want - e['atoms'])],
                     'drop': [au.rule_text(r) for r in _regroup(e['atoms'] - want)]})
     return out
+
+
+def summary(result):
+    """The lines the harvest playbook prints: the message, the rules, each host's status, the
+    records skipped per host, and the rule counts against each installed module checksum."""
+    diff = result.get('installed_diff') or []
+    return [
+        result.get('msg', ''),
+        'rules: %s' % (result.get('rules') or [],),
+        'hosts: %s' % ', '.join('%s=%s' % (h, v.get('status')) for h, v in (result.get('hosts') or {}).items()),
+        'skipped by host: %s' % ', '.join('%s=%s' % (h, v.get('total'))
+                                          for h, v in (result.get('skipped_reasons') or {}).items()),
+        'against the installed modules (per checksum): %s rules to add, %s installed rules not in this file '
+        '(not denied in this window; installing the file would remove them)'
+        % ([len(d.get('add') or []) for d in diff], [len(d.get('drop') or []) for d in diff]),
+    ]

@@ -113,6 +113,13 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+summary:
+  description:
+    - The lines the harvest playbook prints - RV(msg), the rules, each host's status, the records
+      skipped per host, and the rules to add and drop against each installed module checksum.
+  returned: always
+  type: list
+  elements: str
 changed:
   description: Whether O(dest) was (or, in check mode, would be) written.
   returned: always
@@ -270,7 +277,7 @@ def main():
         result['msg'] = ('no perf denials since %s on %d host%s (%d read, %d records or lines skipped): '
                          'nothing to write, %s left as it was'
                          % (when, nhosts, '' if nhosts == 1 else 's', ok_hosts, skipped, dest))
-        module.exit_json(**result)
+        module.exit_json(summary=hv.summary(result), **result)
     result['validated'] = _validate(module, te_text, p['name'], p['validate'])
     before, mode = _existing(module, dest)
     changed = before != te_text or mode != MODE
@@ -289,7 +296,7 @@ def main():
         len(merged['rules']), '' if len(merged['rules']) == 1 else 's', merged['records'],
         sum(1 for h in merged['hosts'].values() if h['denials']), nhosts, when, dest,
         ('would be written' if module.check_mode else 'written') if changed else 'unchanged')
-    module.exit_json(**result)
+    module.exit_json(summary=hv.summary(result), **result)
 
 
 if __name__ == '__main__':

@@ -66,7 +66,9 @@ def test_harvest_check_then_write_then_unchanged(fleet):
     text = open(te).read()
     assert 'allow user_t self:perf_event { cpu kernel open read tracepoint };' in text
     assert 'allow staff_t self:perf_event { cpu open };' in text and 'sshd_t' not in text.split('require')[1]
-    assert 'hosts: web1=ok, web2=ok' in out
+    assert 'hosts: web1=ok, web2=ok' in out and 'skipped by host: web1=5, web2=22' in out
+    assert ('against the installed modules (per checksum): [3] rules to add, [0] installed rules not in this file '
+            '(not denied in this window; installing the file would remove them)') in out
     out = run_playbook(fleet)
     assert sum(recap_changed(out).values()) == 0 and open(te).read() == text
     # a host without its log: reported, the other host's rules remain
