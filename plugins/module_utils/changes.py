@@ -1,0 +1,49 @@
+# -*- coding: utf-8 -*-
+# Copyright: perfsec.selinux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the rollout changed on a host, in the order it happened, as the lines of its summary.
+The rollout role calls changes() through the rollout_changes filter at the end of its steps
+(also when one failed: the lines then say what had changed until then). Python 3.6 compatible."""
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+
+def changes(plan, done, check_mode=False, final_mode='enforcing', module_name='perfsec_perf',
+            module_priority=300):
+    """plan is perf_mac_facts' plan; done what the steps returned:
+    installed (packages policy_install installed), class_module (its task changed, or was reached
+    in check mode), permissive and final_mode (the mode switch changed something), relabelled,
+    paranoid (the STIG check perf_paranoid returned when it changed the level, else None),
+    audit_rule (the rule file when it changed, else None), module (the perf module changed),
+    module_waits (check mode: the module can only be installed after the new policy)."""
+    needs = plan.get('needs') or {}
+    probe_first = plan.get('probe_permissive') is not None
+    out = []
+    if done.get('installed'):
+        out.append('policy installed: ' + ', '.join(done['installed']))
+    class_module = plan.get('class_module') or {}
+    if needs.get('class_module') and done.get('class_module'):
+        out.append('class perf_event from module %s@%s%s' % (class_module.get('name'), class_module.get('priority'),
+                                                           '' if needs.get('relabel') else ' (no rebuild, no reboot)'))
+    if done.get('permissive'):
+        out.append('permissive for the relabel')
+    if needs.get('relabel') and done.get('relabelled'):
+        out.append('relabelled and rebooted')
+    stig = done.get('paranoid')
+    if needs.get('paranoid') and stig is not None:
+        out.append('kernel.perf_event_paranoid 2 (STIG check %s, %s wins at boot)' % (stig.get('status'), stig.get('file')))
+    if needs.get('audit_rule') and done.get('audit_rule'):
+        out.append('audit rule %s loaded' % done['audit_rule'])
+    module = None
+    if done.get('module'):
+        module = 'perf module %s installed at %s%s' % (module_name, module_priority,
+                                                      ' (probed while permissive, one transaction)' if probe_first else '')
+        if probe_first:
+            out.append(module)
+    if needs.get('final_mode') and done.get('final_mode'):
+        out.append('%s (config and runtime)' % final_mode)
+    if module and not probe_first:
+        out.append(module)
+    if needs.get('module') and done.get('module_waits'):
+        out.append('perf module %s (after the new policy is loaded)' % module_name)
+    return out
