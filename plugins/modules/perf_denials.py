@@ -192,6 +192,13 @@ denials:
   elements: dict
   sample: [{"stype": "user_t", "ttype": "user_t", "tclass": "perf_event", "perm": "open", "comm": "perf",
             "exe": "/usr/bin/perf", "count": 3, "first": 1764337200.101, "last": 1764337260.5, "permissive": 0}]
+by_class:
+  description:
+    - The C(count)s of RV(denials) summed per class (C(perf_event), C(capability2)); a record denying two
+      permissions counts twice. A class without denials is absent.
+  returned: always
+  type: dict
+  sample: {"perf_event": 3}
 skipped_reasons:
   description:
     - Lines and records not used, by reason, and their C(total) - C(not_perf) (lines without a perf
@@ -437,7 +444,7 @@ def main():
     root = p['root']
     agg = hv.Aggregator(since, p['include_bpf'], p['max_records'], p['max_groups'])
     result = dict(changed=False, available=False, source=None, since=since, files=[], bytes_read=0,
-                  truncated=False, records=0, denials=[], skipped_reasons={}, forms={}, installed=None, msg='')
+                  truncated=False, records=0, denials=[], by_class={}, skipped_reasons={}, forms={}, installed=None, msg='')
     live = rooted(root, p['path'])
     have_log = os.path.lexists(live)
     error = None
@@ -454,6 +461,8 @@ def main():
         result.update(available=ok, source='journal' if ok else None, bytes_read=total, truncated=truncated)
     result['denials'] = agg.groups()
     result['records'] = agg.records
+    for group in result['denials']:
+        result['by_class'][group['tclass']] = result['by_class'].get(group['tclass'], 0) + group['count']
     result['skipped_reasons'] = agg.total()
     result['forms'] = agg.forms
     if agg.skipped.get('over_cap') or agg.skipped.get('over_groups'):

@@ -60,7 +60,7 @@ def test_rotated_logs_newest_first_since_and_read_only(tmp_path, capsys):
     assert [(os.path.basename(f['path']), f['status']) for f in r['files']] == [
         ('audit.log', 'read'), ('audit.log.1', 'read'), ('audit.log.2', 'read'), ('audit.log.3', 'before_since')]
     assert sorted(g['perm'] for g in r['denials']) == ['kernel', 'open', 'read']
-    assert r['records'] == 3 and r['skipped_reasons']['not_perf'] == 2
+    assert r['records'] == 3 and r['skipped_reasons']['not_perf'] == 2 and r['by_class'] == {'perf_event': 3}
     assert r['since'] == T0 and 'since 2025-11-28T13:40:00Z' in r['msg']
     assert snapshot(str(tmp_path)) == before
     # check mode: the same, nothing written either
@@ -82,6 +82,10 @@ def test_poisoned_log_is_aggregated_and_counted(tmp_path, capsys):
     assert sk['not_avc'] == 1 and sk['perm'] == 1 and sk['total'] == sum(v for k, v in sk.items() if k != 'total')
     exe = [g['exe'] for g in r['denials'] if g['perm'] == 'open' and g['stype'] == 'user_t']
     assert '/usr/bin/perf' in exe
+    # per class, what the perf_module role's verification counts
+    for tclass in ('perf_event', 'capability2'):
+        assert r['by_class'][tclass] == sum(g['count'] for g in r['denials'] if g['tclass'] == tclass) > 0
+    assert sum(r['by_class'].values()) >= r['records']     # a record denying two permissions counts twice
 
 
 def test_max_bytes_reads_the_newest_part(tmp_path, capsys):
