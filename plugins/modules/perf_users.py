@@ -88,7 +88,7 @@ options:
 attributes:
   check_mode:
     support: full
-    details: Reads everything and returns what a real run would do in RV(actions), with RV(changed); writes nothing.
+    details: Reads everything and returns what a real run would do in RV(actions), with C(changed); writes nothing.
   diff_mode:
     support: full
     details: The group's members, the directory's owner and mode, the copy's sha256, owner, mode and capabilities, before and after.
