@@ -20,7 +20,8 @@ description:
     O(allow_cap_sys_admin).
   - Warns when C(kernel.perf_event_paranoid) is above 2 (Debian 3, Ubuntu 4), where the group's
     perf is refused anyway.
-  - The role perfsec.selinux.perf_users calls it, then copies the binary and sets the capabilities.
+  - The same decision perfsec.selinux.perf_users makes before it manages the group, the copy and its
+    capabilities (the role perfsec.selinux.perf_users calls that module).
 author:
   - perfsec.selinux developers (@perfsec)
 extends_documentation_fragment:
@@ -96,20 +97,8 @@ paranoid:
   type: int
 '''
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.perfsec.selinux.plugins.module_utils import perfusers as pu
-from ansible_collections.perfsec.selinux.plugins.module_utils.common import read_int, read_text
-
-
-def libcap_knows_perfmon(module):
-    """Whether libcap names capability 38 (capsh --decode of bit 38 prints cap_perfmon)."""
-    capsh = module.get_bin_path('capsh')
-    if not capsh:
-        return False
-    rc, out, _err = module.run_command([capsh, '--decode=0x%x' % (1 << pu.CAP_PERFMON)])
-    return rc == 0 and 'cap_perfmon' in out
 
 
 def main():
@@ -123,32 +112,13 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    proc = p['proc_root']
-    release = read_text(os.path.join(proc, 'sys/kernel/osrelease')) or ''
-    cap_last = read_int(os.path.join(proc, 'sys/kernel/cap_last_cap'))
-    paranoid = read_int(os.path.join(proc, 'sys/kernel/perf_event_paranoid'))
-    tried = pu.candidates(release, p['source'])
-    result = dict(changed=False, tried=tried, kernel_release=release, cap_last_cap=cap_last, paranoid=paranoid)
-    if p['source'] and not p['source'].startswith('/'):
-        module.fail_json(msg='source=%r must be an absolute path (or empty to find perf)' % p['source'][:80], **result)
-    bad = [c for c in p['capabilities'] if not pu.CAP_RE.match(c)]
-    if bad:
-        module.fail_json(msg='invalid capability name %r: use cap_NAME (for example cap_perfmon)' % bad[0][:40], **result)
-    if (cap_last is None or cap_last < pu.CAP_PERFMON) and not p['allow_cap_sys_admin']:
-        module.fail_json(msg='This kernel (%s, cap_last_cap %s) has no CAP_PERFMON (Linux 5.8+). Upgrade the kernel, '
-                             'or set perf_users_allow_cap_sys_admin=true to give the group\'s perf cap_sys_admin '
-                             'instead (it grants far more than performance monitoring).' % (release, cap_last), **result)
-    source = next((c for c in tried if pu.is_elf(c)), None)
-    if source is None:
-        module.fail_json(msg='No perf ELF binary found (tried %s). Install perf (Debian linux-perf, Fedora/EL perf, '
-                             'Ubuntu linux-tools-$(uname -r)) or set perf_users_source to the real binary (not a '
-                             'wrapper script: file capabilities on a script do nothing).' % ', '.join(tried), **result)
-    caps = pu.capabilities(p['capabilities'], cap_last, libcap_knows_perfmon(module))
-    if paranoid is not None and paranoid > 2:
-        module.warn('kernel.perf_event_paranoid is %d: at 3 (Debian) and 4 (Ubuntu) perf_event_open() needs '
-                    'CAP_SYS_ADMIN and the group\'s perf is refused. Set level 2 with the perfsec.selinux.paranoid '
-                    'role.' % paranoid)
-    result.update(source=source, capabilities=caps, remove=pu.unwanted(caps))
+    result, error, warning = pu.decide(p['source'], p['capabilities'], p['allow_cap_sys_admin'], p['proc_root'],
+                                       lambda: pu.libcap_knows_perfmon(module))
+    result['changed'] = False
+    if error:
+        module.fail_json(msg=error, **result)
+    if warning:
+        module.warn(warning)
     module.exit_json(**result)
 
 

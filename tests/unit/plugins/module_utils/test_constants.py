@@ -10,7 +10,7 @@ yaml = pytest.importorskip("yaml")  # the 3.6/3.7 lanes have no PyYAML: the 3.11
 
 from ansible_collections.perfsec.selinux.plugins.module_utils import constants as C  # noqa: E402  pylint: disable=wrong-import-position
 from ansible_collections.perfsec.selinux.plugins.module_utils import audit, flask, plan, selinuxfs, sysctl  # noqa: E402  pylint: disable=wrong-import-position
-from ansible_collections.perfsec.selinux.plugins.modules import perf_mac_facts, perf_paranoid  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.perfsec.selinux.plugins.modules import perf_mac_facts, perf_paranoid, perf_users  # noqa: E402  pylint: disable=wrong-import-position
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 
@@ -58,6 +58,9 @@ def test_python_copies_are_the_constants():
     ('perf_mac_facts:change_paths', doc_default(perf_mac_facts, 'change_paths'), [C.STATE_DIR, C.SYSCTL_DROPIN]),
     ('perf_mac_facts:perf_users_dir', doc_default(perf_mac_facts, 'perf_users_dir'), C.PERF_USERS_DIR),
     ('perf_mac_facts:perf_users_group', doc_default(perf_mac_facts, 'perf_users_group'), C.PERF_USERS_GROUP),
+    ('perf_users:dir', doc_default(perf_users, 'dir'), C.PERF_USERS_DIR),
+    ('perf_users:group', doc_default(perf_users, 'group'), C.PERF_USERS_GROUP),
+    ('roles/perf_users/defaults/main.yml:perf_users_group', None, C.PERF_USERS_GROUP),
 ])
 def test_documented_defaults_are_the_constants(where, value, constant):
     if value is None:
