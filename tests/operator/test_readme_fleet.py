@@ -6,7 +6,7 @@ below must all be there, once each, in this order. Each block runs with bash -eu
 one working directory (the controller's project directory) with a fresh HOME (so
 `ansible-galaxy collection install` goes to ~/.ansible/collections, its default), the release
 tarball copied there (what the README tells the reader to do), and this checkout's venv on
-PATH (ansible-core with the ansible.posix / community.general of the `ansible` package).
+PATH (ansible-core with the ansible.posix of the `ansible` package).
 
 What the reader's controller has and the README cannot show is the ssh side: the inventory
 names perf1.example.com, which an ssh_config (ANSIBLE_SSH_ARGS=-F ...) maps to the VM's

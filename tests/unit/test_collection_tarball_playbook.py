@@ -2,7 +2,7 @@
 
 Proves the artifact, not the checkout: ANSIBLE_COLLECTIONS_PATH names only the temporary
 install directory (the checkout's build/collections symlink is not on it), the commands run
-from a temporary working directory, and ansible.posix / community.general come from the
+from a temporary working directory, and ansible.posix comes from the
 `ansible` package's bundled collections in this venv (site-packages, scanned by ansible-core's
 sys.path lookup), as `ansible-galaxy collection install --offline` resolved them.
 
