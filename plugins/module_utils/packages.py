@@ -229,8 +229,8 @@ class Packages(object):
                                     'perfsec.selinux.policy_build first). Nothing was changed.')
             result.update(changed=True, reason='installed', relabel_needed=not enabled, method=self.method(),
                           file_contexts_changed=None,
-                          msg='(check mode) would install the rebuilt packages (none given yet: they are '
-                              'not built yet)')
+                          msg='(check mode) would install the rebuilt packages (none given: perfsec.selinux.'
+                              'policy_build builds them in the real run)')
             return result
 
         missing = [f for f in files if not os.path.isfile(f)]
