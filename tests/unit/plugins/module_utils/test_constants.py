@@ -9,8 +9,8 @@ import pytest
 yaml = pytest.importorskip("yaml")  # the 3.6/3.7 lanes have no PyYAML: the 3.11 lane checks the copies
 
 from ansible_collections.perfsec.selinux.plugins.module_utils import constants as C  # noqa: E402  pylint: disable=wrong-import-position
-from ansible_collections.perfsec.selinux.plugins.module_utils import audit, flask, packages, plan, selinuxfs, sysctl  # noqa: E402  pylint: disable=wrong-import-position
-from ansible_collections.perfsec.selinux.plugins.modules import perf_mac_facts, perf_paranoid, perf_policy_packages  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.perfsec.selinux.plugins.module_utils import audit, flask, plan, selinuxfs, sysctl  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.perfsec.selinux.plugins.modules import perf_mac_facts, perf_paranoid  # noqa: E402  pylint: disable=wrong-import-position
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 
@@ -39,7 +39,6 @@ def test_python_copies_are_the_constants():
     assert set(selinuxfs.PERF_EVENT_PERMS) == set(C.PERF_EVENT_PERMS)
     assert sysctl.DEFAULT_DROPIN == C.SYSCTL_DROPIN and selinuxfs.SELINUX_CONFIG == C.SELINUX_CONFIG
     assert perf_mac_facts.POLICY_BACKUP_DIR == C.POLICY_BACKUP_DIR
-    assert packages.POLICY_BACKUP_DIR == C.POLICY_BACKUP_DIR
     assert plan.CLASS_MODULE_CIL.count('(class perf_event (%s))' % ' '.join(C.PERF_EVENT_PERMS)) == 1
     assert sysctl.rooted('/mnt/x', C.SYSCTL_DROPIN) == '/mnt/x' + C.SYSCTL_DROPIN
     assert sysctl.rooted('/', C.SYSCTL_DROPIN) == sysctl.rooted(None, C.SYSCTL_DROPIN) == C.SYSCTL_DROPIN
@@ -59,7 +58,6 @@ def test_python_copies_are_the_constants():
     ('perf_mac_facts:change_paths', doc_default(perf_mac_facts, 'change_paths'), [C.STATE_DIR, C.SYSCTL_DROPIN]),
     ('perf_mac_facts:perf_users_dir', doc_default(perf_mac_facts, 'perf_users_dir'), C.PERF_USERS_DIR),
     ('perf_mac_facts:perf_users_group', doc_default(perf_mac_facts, 'perf_users_group'), C.PERF_USERS_GROUP),
-    ('perf_policy_packages:backup_dir', doc_default(perf_policy_packages, 'backup_dir'), C.POLICY_BACKUP_DIR),
 ])
 def test_documented_defaults_are_the_constants(where, value, constant):
     if value is None:

@@ -332,3 +332,13 @@ def test_rollback_takes_the_oldest_record(tmp_path, rpms):
     for key in ('k0', 'k1'):
         with open(os.path.join(backup, key, 'rolled-back')) as f:
             assert f.read() == '\n'.join(ORIG) + '\n'
+
+
+def test_documented_default_is_the_constant():
+    """The documented backup_dir default is constants.POLICY_BACKUP_DIR, as the roles' defaults are
+    (test_constants.py checks those)."""
+    yaml = pytest.importorskip('yaml')  # the 3.6/3.7 lanes have no PyYAML
+    from ansible_collections.perfsec.selinux.plugins.module_utils import constants, packages
+    from ansible_collections.perfsec.selinux.plugins.modules import perf_policy_packages
+    doc = yaml.safe_load(perf_policy_packages.DOCUMENTATION)
+    assert doc['options']['backup_dir']['default'] == packages.POLICY_BACKUP_DIR == constants.POLICY_BACKUP_DIR
