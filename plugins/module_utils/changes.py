@@ -23,8 +23,8 @@ def changes(plan, done, check_mode=False, final_mode='enforcing', module_name='p
         out.append('policy installed: ' + ', '.join(done['installed']))
     class_module = plan.get('class_module') or {}
     if needs.get('class_module') and done.get('class_module'):
-        out.append('class perf_event from module %s@%s%s' % (class_module.get('name'), class_module.get('priority'),
-                                                           '' if needs.get('relabel') else ' (no rebuild, no reboot)'))
+        suffix = '' if needs.get('relabel') else ' (no rebuild, no reboot)'
+        out.append('class perf_event from module %s@%s%s' % (class_module.get('name'), class_module.get('priority'), suffix))
     if done.get('permissive'):
         out.append('permissive for the relabel')
     if needs.get('relabel') and done.get('relabelled'):
@@ -36,8 +36,8 @@ def changes(plan, done, check_mode=False, final_mode='enforcing', module_name='p
         out.append('audit rule %s loaded' % done['audit_rule'])
     module = None
     if done.get('module'):
-        module = 'perf module %s installed at %s%s' % (module_name, module_priority,
-                                                      ' (probed while permissive, one transaction)' if probe_first else '')
+        suffix = ' (probed while permissive, one transaction)' if probe_first else ''
+        module = 'perf module %s installed at %s%s' % (module_name, module_priority, suffix)
         if probe_first:
             out.append(module)
     if needs.get('final_mode') and done.get('final_mode'):

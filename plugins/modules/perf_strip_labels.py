@@ -124,9 +124,8 @@ def main():
     if tally.error_count:
         module.warn('%d paths kept their label or could not be read, for example %s'
                     % (tally.error_count, '; '.join(tally.errors[:3])))
-    result['msg'] = '%s %d of %d labels on %s' % ('would remove' if module.check_mode else 'removed',
-                                                 tally.labelled if module.check_mode else tally.removed,
-                                                 tally.labelled, ', '.join(paths) or 'no file system')
+    verb, count = ('would remove', tally.labelled) if module.check_mode else ('removed', tally.removed)
+    result['msg'] = '%s %d of %d labels on %s' % (verb, count, tally.labelled, ', '.join(paths) or 'no file system')
     module.exit_json(**result)
 
 
