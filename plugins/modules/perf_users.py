@@ -39,6 +39,7 @@ author:
   - perfsec.selinux developers (@perfsec)
 extends_documentation_fragment:
   - action_common_attributes
+  - perfsec.selinux.perf_users
 options:
   state:
     description: V(present) sets the group, its directory and its perf up, V(absent) removes them.
@@ -64,27 +65,10 @@ options:
         path at least two levels deep.
     type: path
     default: /opt/perf_users
-  source:
-    description: The perf ELF to copy (an absolute path); empty finds it.
-    type: str
-    default: ""
-  capabilities:
-    description: The file capabilities wanted (C(cap_perfmon) is replaced where the kernel lacks it).
-    type: list
-    elements: str
-    default: [cap_perfmon, cap_sys_ptrace, cap_syslog]
-  allow_cap_sys_admin:
-    description: On a kernel without CAP_PERFMON, give the binary C(cap_sys_admin) instead of failing.
-    type: bool
-    default: false
   remove_group:
     description: With O(state=absent), also delete the group.
     type: bool
     default: true
-  proc_root:
-    description: Where procfs is (tests).
-    type: path
-    default: /proc
 attributes:
   check_mode:
     support: full

@@ -26,24 +26,7 @@ author:
   - perfsec.selinux developers (@perfsec)
 extends_documentation_fragment:
   - action_common_attributes
-options:
-  source:
-    description: The perf ELF to copy (an absolute path); empty finds it.
-    type: str
-    default: ""
-  capabilities:
-    description: The file capabilities wanted (C(cap_perfmon) is replaced where the kernel lacks it).
-    type: list
-    elements: str
-    default: [cap_perfmon, cap_sys_ptrace, cap_syslog]
-  allow_cap_sys_admin:
-    description: On a kernel without CAP_PERFMON, give the binary C(cap_sys_admin) instead of failing.
-    type: bool
-    default: false
-  proc_root:
-    description: Where procfs is (tests).
-    type: path
-    default: /proc
+  - perfsec.selinux.perf_users
 attributes:
   check_mode:
     support: full
