@@ -129,6 +129,25 @@ options:
         failing. Only relevant with O(runtime=true).
     type: bool
     default: false
+  gate:
+    description:
+      - What to do about the distro paranoid patch (RV(gate)) for a probe as an unprivileged user.
+      - V(ignore) sets O(level) whatever the gate says.
+      - V(lower) sets O(level) only where the gate refuses unprivileged perf_event_open() at the
+        running level, and changes nothing where it does not. For a probe - put the returned
+        RV(previous) level back afterwards.
+      - V(refuse) never changes anything; it fails with the gate's reason, followed by O(gate_hint),
+        where the gate refuses.
+      - V(lower) and V(refuse) need O(persist=false) and O(runtime=true) (a lowered level is never
+        written to a drop-in).
+    type: str
+    choices: [ignore, lower, refuse]
+    default: ignore
+  gate_hint:
+    description:
+      - With O(gate=refuse), what the caller can do about it, appended to the failure message.
+    type: str
+    default: ''
 attributes:
   check_mode:
     support: full
@@ -178,6 +197,20 @@ EXAMPLES = r'''
     level: 3
     assume_level_supported: true
     dropin: /etc/sysctl.d/99-zz-site-perf.conf
+
+- name: Lower the level to 2 for a probe, only where Debian's patch would refuse it before SELinux
+  perfsec.selinux.perf_paranoid:
+    level: 2
+    persist: false
+    gate: lower
+  register: lowered
+
+- name: Put it back after the probe
+  perfsec.selinux.perf_paranoid:
+    level: "{{ lowered.previous['kernel.perf_event_paranoid'] }}"
+    persist: false
+    assume_level_supported: true
+  when: lowered is changed
 
 - name: Report the files that would undo the level at boot
   perfsec.selinux.perf_paranoid:
@@ -345,6 +378,9 @@ def plan(params, proc_root=PROC_ROOT, root='/', container=None):
     raises sc.SysctlError with the message to fail with.
     """
     errors = sc.validate(params)
+    if params.get('gate', 'ignore') != 'ignore' and (params['persist'] or not params['runtime']):
+        errors.append('gate=%s changes only the running level, for a probe: set persist=false and '
+                      'runtime=true (a lowered level is never written to a drop-in)' % params['gate'])
     profile = params.get('profile') or 'default'
     if not errors and profile == 'stig':
         if params.get('level') is None:
@@ -512,6 +548,21 @@ def predicted_boot_values(result, params, root):
     return sc.boot_values(keys, root, dict((f['path'], f['after']) for f in result['files']))
 
 
+def _apply_gate(module, result, p):
+    """O(gate=lower|refuse): nothing to do where the gate lets unprivileged perf through; refuse
+    or lower (the plan as it is) where it does not."""
+    gate = result['gate']
+    if not gate.get('blocks'):
+        result.update(files=[], writes=[], current=dict(result['previous']), runtime_changed=[],
+                      dropin_changed=False, msg='the paranoid gate lets unprivileged perf_event_open() '
+                      'reach SELinux (%s): nothing changed' % gate.get('reason', 'no restriction patch'))
+    elif p['gate'] == 'refuse':
+        module.fail_json(msg='%s. %s' % (gate.get('reason', 'the paranoid gate refuses'), p['gate_hint']),
+                         gate=gate)
+    else:
+        result['msg'] = '%s: lowered at runtime for the probe' % gate.get('reason', 'the paranoid gate refuses')
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -528,6 +579,8 @@ def main():
             profile=dict(type='str', choices=list(compliance.PROFILES)),
             assume_level_supported=dict(type='bool', default=False),
             skip_unsupported=dict(type='bool', default=False),
+            gate=dict(type='str', choices=['ignore', 'lower', 'refuse'], default='ignore'),
+            gate_hint=dict(type='str', default=''),
         ),
         required_one_of=[('level', 'mlock_kb', 'max_sample_rate', 'cpu_time_max_percent', 'kptr_restrict',
                           'profile')],
@@ -541,6 +594,8 @@ def main():
     except sc.SysctlError as e:
         module.fail_json(msg=str(e))
     p = result.pop('params', p)   # the profile may have set level / comment_out_overrides
+    if p['gate'] != 'ignore' and not result['skipped']:
+        _apply_gate(module, result, p)
 
     if result['skipped']:
         if p['skip_unsupported']:

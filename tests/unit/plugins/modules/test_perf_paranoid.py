@@ -378,3 +378,45 @@ def test_gate_on_an_upstream_kernel_never_blocks(host, capsys):
     _write(os.path.join(host['proc'], 'sys/kernel/osrelease'), '6.18.0\n')
     r = run(capsys, check=True, level=2, persist=False)
     assert r['gate']['blocks'] is False and r['gate']['variant'] == 'upstream'
+
+
+def test_gate_lower_changes_only_where_the_patch_refuses(host, capsys):
+    """gate=lower (perf_module's probe): Debian at 3 refuses before SELinux, so 2 is set at
+    runtime and the previous level returned; at 2 the gate lets perf through and nothing
+    changes; check mode predicts without writing."""
+    r = run(capsys, check=True, level=2, persist=False, gate='lower')
+    assert r['changed'] is True and paranoid(host) == '3' and r['gate']['blocks'] is True
+    r = run(capsys, level=2, persist=False, gate='lower')
+    assert r['changed'] is True and paranoid(host) == '2' and dropin(host) is None
+    assert r['previous'] == {sc.PARANOID: 3} and 'lowered at runtime' in r['msg']
+    r = run(capsys, level=2, persist=False, gate='lower')
+    assert r['changed'] is False and 'nothing changed' in r['msg']
+
+
+def test_gate_lower_leaves_a_level_the_gate_lets_through(host, capsys):
+    """Level 1 on Debian does not block: gate=lower leaves it at 1 (ignore would raise it to 2)."""
+    _write(os.path.join(host['proc'], 'sys/kernel/perf_event_paranoid'), '1\n')
+    r = run(capsys, level=2, persist=False, gate='lower')
+    assert r['changed'] is False and r['gate']['blocks'] is False and paranoid(host) == '1'
+    assert r['runtime_changed'] == [] and r['current'] == {sc.PARANOID: 1} and r['diff'] == []
+    r = run(capsys, level=2, persist=False)
+    assert r['changed'] is True and paranoid(host) == '2'
+
+
+def test_gate_refuse_fails_with_the_reason_and_hint_and_changes_nothing(host, capsys):
+    for check in (True, False):
+        r = run(capsys, check=check, level=2, persist=False, gate='refuse', gate_hint='Set lower: true.')
+        assert r['failed'] is True and r['gate']['blocks'] is True
+        assert 'refuses perf_event_open() to every process without CAP_SYS_ADMIN' in r['msg']
+        assert r['msg'].endswith('Set lower: true.')
+    assert paranoid(host) == '3' and dropin(host) is None
+    _write(os.path.join(host['proc'], 'sys/kernel/perf_event_paranoid'), '2\n')
+    r = run(capsys, level=2, persist=False, gate='refuse')
+    assert r['changed'] is False and not r.get('failed')
+
+
+@pytest.mark.parametrize('args', [{'persist': True}, {'persist': False, 'runtime': False}])
+def test_gate_needs_runtime_only(host, capsys, args):
+    r = run(capsys, level=2, gate='lower', **args)
+    assert r['failed'] is True and 'persist=false and runtime=true' in r['msg']
+    assert paranoid(host) == '3' and dropin(host) is None
