@@ -4,8 +4,8 @@
 """A reboot the collection asks for, in one place: before it, the boot id (and the relabel
 request, /.autorelabel); after it, what must hold - another boot id, /.autorelabel gone, a
 policy loaded, the expected mode, no "Class perf_event not defined in policy" in this boot's
-kernel log, and no module that was removed before the reboot still installed. Used by perfsec.selinux.perf_boot, which the roles relabel and rollback call around
-their reboot. Python 3.6 compatible."""
+kernel log, no module that was removed before the reboot still installed. Used by
+perfsec.selinux.perf_boot, which the roles relabel and rollback call around their reboot. Python 3.6 compatible."""
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
