@@ -4,12 +4,13 @@
 """A reboot the collection asks for, in one place: before it, the boot id (and the relabel
 request, /.autorelabel); after it, what must hold - another boot id, /.autorelabel gone, a
 policy loaded, the expected mode, no "Class perf_event not defined in policy" in this boot's
-kernel log. Used by perfsec.selinux.perf_boot, which the roles relabel and rollback call around
-their reboot. Python 3.6 compatible."""
+kernel log, no module that was removed before the reboot still installed. Used by
+perfsec.selinux.perf_boot, which the roles relabel and rollback call around their reboot. Python 3.6 compatible."""
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 from ansible_collections.perfsec.selinux.plugins.module_utils import constants as C
+from ansible_collections.perfsec.selinux.plugins.module_utils import semodule as sm
 from ansible_collections.perfsec.selinux.plugins.module_utils.common import read_text, rooted
 
 BOOT_ID = C.PROC_ROOT + '/sys/kernel/random/boot_id'
@@ -37,6 +38,13 @@ def undefined_class_lines(module):
     return None
 
 
+def installed_of(module, names, priority, root=None):
+    """Which of ``names`` the store still has at ``priority`` (semodule's list, as
+    perf_mac_facts reads it); raises semodule.SemoduleError when the store cannot be listed."""
+    mods = sm.list_host_modules(module, root)
+    return [name for name in names if sm.find_module(mods, name, priority)]
+
+
 def prepare_problem(config_mode, autorelabel):
     """Why the relabel cannot be asked for (None: it can): a relabel boot needs SELinux on."""
     if autorelabel and config_mode not in RELABEL_MODES:
@@ -47,9 +55,10 @@ def prepare_problem(config_mode, autorelabel):
 
 
 def verify_problems(before, after, se, autorelabel_pending, expected_mode, relabel, require_perf_event,
-                    klog):
+                    klog, leftover=None, priority=None):
     """What is wrong after the reboot, one phrase each (empty: all holds). se: selinuxfs'
-    runtime_state(); klog: undefined_class_lines() (None: unreadable)."""
+    runtime_state(); klog: undefined_class_lines() (None: unreadable); leftover: installed_of()
+    for the modules that must be gone (None: not checked; a str: why they could not be listed)."""
     problems = []
     if before and after == before:
         problems.append('the boot id did not change (%s): the host did not reboot' % before)
@@ -62,4 +71,9 @@ def verify_problems(before, after, se, autorelabel_pending, expected_mode, relab
         problems.append('SELinux is %s, expected %s' % (se.get('mode'), expected_mode))
     if require_perf_event and klog and any(PERF_EVENT_UNDEFINED in ln for ln in klog):
         problems.append('the kernel log says: %s' % '; '.join(ln for ln in klog if PERF_EVENT_UNDEFINED in ln))
+    if isinstance(leftover, str):
+        problems.append('the modules cannot be listed (%s)' % leftover)
+    elif leftover:
+        problems.append('SELinux is %s and still has these modules at priority %s: %s' % (
+            se.get('mode'), priority, ', '.join(leftover)))
     return problems

@@ -178,6 +178,14 @@ def list_modules(module, root=None, store=None):
     return parse_list_full(out2)
 
 
+def list_host_modules(module, root=None):
+    """list_modules() of the host's store, or, for an alternate ``root`` (tests, images), of
+    ROOT's store named by its SELINUXTYPE. perf_mac_facts and perf_boot read the store this way."""
+    if root and root != '/':
+        return list_modules(module, root=root, store=store_name(root))
+    return list_modules(module)
+
+
 def find_module(modules, name, priority=None):
     """The entry for ``name`` at ``priority`` (or the highest one when priority is None)."""
     cands = [m for m in modules if m['name'] == name and

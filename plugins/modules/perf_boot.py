@@ -18,7 +18,8 @@ description:
     differs from O(boot_id), and with O(autorelabel) that C(/.autorelabel) is gone and a policy is
     loaded; that the runtime mode is O(expected_mode); and with O(require_perf_event) that this
     boot's kernel log (C(journalctl -k -b), else C(dmesg)) does not say
-    C(Class perf_event not defined in policy). Anything wrong fails with one message naming each
+    C(Class perf_event not defined in policy); and, when SELinux is enabled, that none of
+    O(absent_modules) is still installed at O(absent_priority). Anything wrong fails with one message naming each
     problem (and O(hint)). With O(marker) it then records when and why (O(reason)).
   - The roles perfsec.selinux.relabel and perfsec.selinux.rollback call it around their reboot.
 author:
@@ -53,6 +54,18 @@ options:
     description: Fail when this boot's kernel log says class perf_event is not defined in the policy.
     type: bool
     default: false
+  absent_modules:
+    description:
+      - V(verify) - policy modules that must be gone after the reboot (removed before it, for example by
+        perfsec.selinux.rollback), looked up in the store with C(semodule -lfull). Not checked when SELinux
+        is not enabled after the reboot.
+    type: list
+    elements: str
+    default: []
+  absent_priority:
+    description: The priority O(absent_modules) were installed at.
+    type: int
+    default: 300
   marker:
     description: After a successful V(verify), write this file (0644 root) with the time (UTC) and O(reason).
     type: path
@@ -125,6 +138,13 @@ undefined:
   returned: when state is verify
   type: list
   elements: str
+leftover:
+  description:
+    - V(verify) - those of O(absent_modules) still installed at O(absent_priority)
+      (null when not checked - none asked for, or SELinux not enabled).
+  returned: when state is verify
+  type: list
+  elements: str
 problems:
   description: V(verify) - what is wrong (empty when the reboot is right).
   returned: when state is verify
@@ -138,6 +158,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.perfsec.selinux.plugins.module_utils import boot
 from ansible_collections.perfsec.selinux.plugins.module_utils import constants as C
+from ansible_collections.perfsec.selinux.plugins.module_utils import semodule as sm
 from ansible_collections.perfsec.selinux.plugins.module_utils.common import atomic_write, rooted
 from ansible_collections.perfsec.selinux.plugins.module_utils.selinuxfs import read_config, runtime_state
 
@@ -151,6 +172,8 @@ def main():
             boot_id=dict(type='str'),
             expected_mode=dict(type='str', default='', choices=['', 'enforcing', 'permissive', 'disabled']),
             require_perf_event=dict(type='bool', default=False),
+            absent_modules=dict(type='list', elements='str', default=[]),
+            absent_priority=dict(type='int', default=300),
             marker=dict(type='path'),
             reason=dict(type='str', default=''),
             hint=dict(type='str', default=''),
@@ -167,6 +190,10 @@ def main():
     now_id = boot.boot_id(root)
     result = dict(changed=False, boot_id=now_id, mode=se['mode'], perf_event_class=se['perf_event_class'],
                   autorelabel_pending=os.path.exists(relabel_flag))
+    bad = [name for name in p['absent_modules'] if not sm.valid_name(name)]
+    if bad or not sm.valid_priority(p['absent_priority']):
+        module.fail_json(msg='absent_modules must be module names (letters, digits, _ and -) and absent_priority '
+                             '1..999; got %s at %s' % (bad or p['absent_modules'], p['absent_priority']), **result)
     if now_id is None:
         module.fail_json(msg='cannot read the boot id (%s)' % rooted(root, boot.BOOT_ID), **result)
     if p['state'] == 'prepare':
@@ -188,9 +215,16 @@ def main():
 
     klog = boot.undefined_class_lines(module) if p['require_perf_event'] else None
     result['undefined'] = klog
+    result['leftover'] = left = None
+    if p['absent_modules'] and se['enabled']:
+        try:
+            result['leftover'] = left = boot.installed_of(module, p['absent_modules'], p['absent_priority'], root)
+        except sm.SemoduleError as e:
+            left = str(e)   # verify_problems names it
     expected = p['expected_mode'] or (config['mode'] or '')
     result['problems'] = boot.verify_problems(p['boot_id'].strip(), now_id, se, result['autorelabel_pending'],
-                                              expected, p['autorelabel'], p['require_perf_event'], klog)
+                                              expected, p['autorelabel'], p['require_perf_event'], klog,
+                                              left, p['absent_priority'])
     if result['problems']:
         module.fail_json(msg='the host came back, but the reboot is not right: %s.%s' % (
             '; '.join(result['problems']), ' ' + p['hint'] if p['hint'] else ''), **result)

@@ -741,16 +741,13 @@ def store_name(root='/'):
 
 def gather_modules(module, patterns, root='/'):
     try:
-        from ansible_collections.perfsec.selinux.plugins.module_utils.semodule import list_modules
+        from ansible_collections.perfsec.selinux.plugins.module_utils.semodule import list_host_modules
     except ImportError:  # pragma: no cover - only during development
         return [], 'semodule helpers unavailable'
     if not module.get_bin_path('semodule'):
         return [], 'semodule is not installed'
     try:
-        if root and root != '/':
-            mods = list_modules(module, root=root, store=store_name(root))
-        else:
-            mods = list_modules(module)
+        mods = list_host_modules(module, root)
     except Exception as e:  # the store may be missing or locked; facts must not fail
         return [], str(e)
     if patterns:
