@@ -47,3 +47,18 @@ def changes(plan, done, check_mode=False, final_mode='enforcing', module_name='p
     if needs.get('module') and done.get('module_waits'):
         out.append('perf module %s (after the new policy is loaded)' % module_name)
     return out
+
+
+def policy_problem(selinux, declared_classes=None, notes=None, final_mode='enforcing'):
+    """Why the loaded policy is not ready for the final mode and the perf module, in one sentence,
+    or '' when it is: SELinux enabled, class perf_event defined (by the policy read back, or by the
+    class module's own result: whether the kernel took the class), no relabel pending."""
+    selinux = selinux or {}
+    declared = (declared_classes or {}).get('perf_event', False)
+    defined = bool(selinux.get('perf_event_class')) or bool(declared)
+    if selinux.get('enabled') and defined and not selinux.get('autorelabel_pending'):
+        return ''
+    return ('SELinux enabled=%s, class perf_event defined=%s, relabel pending=%s; plan notes: %s. '
+            'The loaded policy must define perf_event before going %s.'
+            % (bool(selinux.get('enabled')), bool(selinux.get('perf_event_class')),
+               bool(selinux.get('autorelabel_pending')), '; '.join(notes or []) or 'none', final_mode))

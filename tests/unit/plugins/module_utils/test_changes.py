@@ -3,7 +3,7 @@ their order (the perf module before the final mode when it was probed while perm
 line for a step that was planned but changed nothing or was not reached."""
 import pytest
 
-from ansible_collections.perfsec.selinux.plugins.module_utils.changes import changes
+from ansible_collections.perfsec.selinux.plugins.module_utils.changes import changes, policy_problem
 
 
 def plan(*steps, **kw):
@@ -56,3 +56,26 @@ def test_order_and_the_probe_before_the_final_mode():
     probed = plan(*steps, probe_permissive='module before final_mode (the host is permissive now)')
     assert changes(probed, done, module_name='m', module_priority=400)[-2:] == [
         'perf module m installed at 400 (probed while permissive, one transaction)', 'enforcing (config and runtime)']
+
+
+@pytest.mark.parametrize('selinux,declared,ready', [
+    ({'enabled': True, 'perf_event_class': True, 'autorelabel_pending': False}, {}, True),
+    ({'enabled': True, 'perf_event_class': False, 'autorelabel_pending': False}, {'perf_event': True}, True),
+    ({'enabled': True, 'perf_event_class': False, 'autorelabel_pending': False}, {'perf_event': False}, False),
+    ({'enabled': True, 'perf_event_class': False, 'autorelabel_pending': False}, None, False),
+    ({'enabled': False, 'perf_event_class': True, 'autorelabel_pending': False}, {}, False),
+    ({'enabled': True, 'perf_event_class': True, 'autorelabel_pending': True}, {}, False),
+    ({}, {}, False),
+])
+def test_policy_problem_rows(selinux, declared, ready):
+    problem = policy_problem(selinux, declared, ['class from module'], 'enforcing')
+    assert (problem == '') is ready
+    if not ready:
+        assert problem.startswith('SELinux enabled=%s, class perf_event defined=%s, relabel pending=%s; '
+                                  % (bool(selinux.get('enabled')), bool(selinux.get('perf_event_class')),
+                                     bool(selinux.get('autorelabel_pending'))))
+        assert 'plan notes: class from module.' in problem and problem.endswith('before going enforcing.')
+
+
+def test_policy_problem_without_notes():
+    assert 'plan notes: none.' in policy_problem({'enabled': False}, {}, [], 'permissive')
