@@ -425,7 +425,7 @@ def _result(reasons, notes, policy, supported=True, probe_permissive=None):
     steps = [{'step': s, 'reason': reasons[s]} for s in STEPS if s in reasons]
     return {'converged': not steps, 'supported': supported, 'steps': steps,
             'needs': dict((s, s in reasons) for s in STEPS), 'notes': notes, 'policy': policy,
-            'probe_permissive': probe_permissive}
+            'probe_permissive': probe_permissive, 'reasons': dict((s, reasons[s]) for s in STEPS if s in reasons)}
 
 
 def summary(plan):

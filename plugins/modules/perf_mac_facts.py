@@ -465,7 +465,7 @@ ansible_facts:
               host needs (C(policy_build), C(policy_install), C(class_module), C(selinux_enable),
               C(permissive), C(relabel), C(paranoid), C(audit_rule), C(final_mode), C(module);
               C(module) before C(final_mode) where C(probe_permissive) says why) with its
-              C(reason); C(needs)
+              C(reason); C(reasons) the same as a dict (step - reason); C(needs)
               maps every step to a bool; C(converged) is true when there is none. C(supported) is
               false on a kernel without the SELinux perf_event hook (nothing is planned then).
               C(notes) says what was decided against and why; C(policy) which policy was read
@@ -487,6 +487,7 @@ ansible_facts:
             steps:
               - step: module
                 reason: perfsec_perf@300 is not installed
+            reasons: {module: perfsec_perf@300 is not installed}
             needs: {policy_build: false, policy_install: false, class_module: false,
                     selinux_enable: false, permissive: false, relabel: false, final_mode: false,
                     module: true}

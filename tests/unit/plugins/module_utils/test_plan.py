@@ -554,3 +554,13 @@ def test_row_probe_permissive_not_behind_the_paranoid_gate(tmp_path):
     assert steps(p) == ['paranoid', 'final_mode', 'module']
     assert p['probe_permissive'].startswith('the host runs permissive now')
     assert decide(base, module=mod(**GEN_MISSING), gate={'blocks': False})['probe_permissive']
+
+
+def test_reasons_are_the_steps_as_a_dict():
+    """plan['reasons'] (read by the rollout's task names and relabel's check) holds exactly the
+    planned steps with the same reasons as plan['steps']."""
+    from ansible_collections.perfsec.selinux.plugins.module_utils import plan as planmod
+    r = planmod._result({'relabel': 'a pending /.autorelabel', 'module': 'perfsec_perf@300 is not installed'}, [], {})
+    assert r['reasons'] == dict((s['step'], s['reason']) for s in r['steps'])
+    assert r['reasons'] == {'relabel': 'a pending /.autorelabel', 'module': 'perfsec_perf@300 is not installed'}
+    assert planmod._result({}, [], {})['reasons'] == {}
