@@ -76,6 +76,17 @@ def makedirs(path, mode=0o700):
     return True
 
 
+def record_dirs_to_secure(record_dir):
+    """The record directories (record_dir, its previous/ and new/) that exist and are not 0700: the
+    role's copy creates them with the default mode; the module keeps them root-only."""
+    out = []
+    for sub in ('', 'previous', 'new'):
+        d = os.path.join(record_dir, sub).rstrip('/')
+        if os.path.isdir(d) and not os.path.islink(d) and os.stat(d).st_mode & 0o777 != 0o700:
+            out.append(d)
+    return out
+
+
 def name_of(nvra):
     """NAME of a NAME-VERSION-RELEASE.ARCH string (a file's basename without .rpm)."""
     base = nvra[:-len('.rpm')] if nvra.endswith('.rpm') else nvra
@@ -251,6 +262,13 @@ class Packages(object):
         result['method'] = self.method()
         if self.rpm.installed(nvras):
             result['msg'] = '%s already installed' % ', '.join(nvras)
+            loose = record_dirs_to_secure(record_dir)
+            if loose:
+                if not module.check_mode:
+                    for d in loose:
+                        os.chmod(d, 0o700)
+                result.update(changed=True, msg='%s; %s the record directories root-only (0700): %s'
+                              % (result['msg'], 'would make' if module.check_mode else 'made', ', '.join(loose)))
             return result
 
         if not missing:

@@ -62,6 +62,9 @@ options:
     description:
       - Name of the record directory under O(backup_dir) (V(rebuilt)); perfsec.selinux.policy_install passes the
         policy_build cache key.
+      - The record directory and its C(previous) and C(new) are made root-only (0700) with the install, and also
+        when the packages are already installed and a copy of the files left them with another mode (that alone
+        reports a change).
     type: str
     default: manual
   root:

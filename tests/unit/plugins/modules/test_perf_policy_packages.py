@@ -342,3 +342,27 @@ def test_documented_default_is_the_constant():
     from ansible_collections.perfsec.selinux.plugins.modules import perf_policy_packages
     doc = yaml.safe_load(perf_policy_packages.DOCUMENTATION)
     assert doc['options']['backup_dir']['default'] == packages.POLICY_BACKUP_DIR == constants.POLICY_BACKUP_DIR
+
+
+def test_record_dirs_made_root_only_when_already_installed(tmp_path, rpms):
+    """The role's copy creates backup_dir/key/new with the default mode (0755): the module makes the
+    record directories 0700 on the install and, when the packages are already installed, on its own
+    (check mode only says so); a run after that changes nothing."""
+    root = make_root(tmp_path, rpms)
+    backup, files = stage(tmp_path, rpms)
+    rec = os.path.join(backup, 'k1')
+    args = dict(packages=files, backup_dir=backup, key='k1', root=root, method='rpm')
+    res = run_module(tmp_path, **args)
+    assert res['changed'] is True and installed(root) == NEW, res
+    for sub in ('', 'previous', 'new'):
+        os.chmod(os.path.join(rec, sub), 0o755)
+    res = run_module(tmp_path, check=True, **args)
+    assert res['changed'] is True and res['reason'] == 'already installed', res
+    assert 'would make the record directories root-only (0700)' in res['msg']
+    assert oct(os.stat(os.path.join(rec, 'new')).st_mode & 0o777) == oct(0o755)
+    res = run_module(tmp_path, **args)
+    assert res['changed'] is True and res['installed'] == [] and 'made the record directories' in res['msg'], res
+    for sub in ('', 'previous', 'new'):
+        assert oct(os.stat(os.path.join(rec, sub)).st_mode & 0o777) == oct(0o700)
+    res = run_module(tmp_path, **args)
+    assert res['changed'] is False and res['msg'] == '%s already installed' % ', '.join(NEW), res
