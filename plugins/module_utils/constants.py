@@ -23,3 +23,6 @@ RELABEL_MARKER = STATE_DIR + '/relabel.done'
 SYSCTL_DROPIN = '/etc/sysctl.d/99-zz-perfsec-perf.conf'
 PERF_USERS_GROUP = 'perf_users'
 PERF_USERS_DIR = '/opt/perf_users'
+# the kernel command line (perf_kernel_cmdline)
+GRUB_DEFAULT = '/etc/default/grub'
+OS_RELEASE = ('/etc/os-release', '/usr/lib/os-release')

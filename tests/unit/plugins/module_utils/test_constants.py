@@ -10,7 +10,7 @@ yaml = pytest.importorskip("yaml")  # the 3.6/3.7 lanes have no PyYAML: the 3.11
 
 from ansible_collections.perfsec.selinux.plugins.module_utils import constants as C  # noqa: E402  pylint: disable=wrong-import-position
 from ansible_collections.perfsec.selinux.plugins.module_utils import audit, flask, plan, selinuxfs, sysctl  # noqa: E402  pylint: disable=wrong-import-position
-from ansible_collections.perfsec.selinux.plugins.modules import perf_mac_facts, perf_paranoid, perf_users  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.perfsec.selinux.plugins.modules import perf_kernel_cmdline, perf_mac_facts, perf_paranoid, perf_users  # noqa: E402  pylint: disable=wrong-import-position
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 
@@ -55,6 +55,7 @@ def test_python_copies_are_the_constants():
     ('roles/relabel/defaults/main.yml:relabel_marker', None, C.RELABEL_MARKER),
     ('roles/rollout/defaults/main.yml:perfsec_perf_permissions', None, list(C.PERF_EVENT_PERMS)),
     ('perf_paranoid:dropin', doc_default(perf_paranoid, 'dropin'), C.SYSCTL_DROPIN),
+    ('perf_kernel_cmdline:grub_default', doc_default(perf_kernel_cmdline, 'grub_default'), C.GRUB_DEFAULT),
     ('perf_mac_facts:change_paths', doc_default(perf_mac_facts, 'change_paths'), [C.STATE_DIR, C.SYSCTL_DROPIN]),
     ('perf_mac_facts:perf_users_dir', doc_default(perf_mac_facts, 'perf_users_dir'), C.PERF_USERS_DIR),
     ('perf_mac_facts:perf_users_group', doc_default(perf_mac_facts, 'perf_users_group'), C.PERF_USERS_GROUP),
