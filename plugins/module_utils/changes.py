@@ -8,6 +8,25 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 
+def _from_results(done, check_mode):
+    """done with its *_result entries (registered task results) read into the plain keys."""
+    done = dict(done)
+    install = done.pop('policy_install_result', None)
+    if install is not None:
+        done['installed'] = install.get('installed') or []
+    if 'class_module_result' in done:
+        # reached in check mode: the task is skipped there, and would change the store
+        result = done.pop('class_module_result')
+        done['class_module'] = result is not None and bool(result.get('changed') or check_mode)
+    paranoid = done.pop('paranoid_result', None) or {}
+    if paranoid.get('changed'):
+        done['paranoid'] = paranoid.get('stig') or {}
+    audit_rule = done.pop('audit_rule_result', None) or {}
+    if audit_rule.get('changed'):
+        done['audit_rule'] = audit_rule.get('path')
+    return done
+
+
 def changes(plan, done, check_mode=False, final_mode='enforcing', module_name='perfsec_perf',
             module_priority=300):
     """plan is perf_mac_facts' plan; done what the steps returned:
@@ -15,7 +34,11 @@ def changes(plan, done, check_mode=False, final_mode='enforcing', module_name='p
     in check mode), permissive and final_mode (the mode switch changed something), relabelled,
     paranoid (the STIG check perf_paranoid returned when it changed the level, else None),
     audit_rule (the rule file when it changed, else None), module (the perf module changed),
-    module_waits (check mode: the module can only be installed after the new policy)."""
+    module_waits (check mode: the module can only be installed after the new policy).
+    Instead of installed, class_module, paranoid and audit_rule, done may hold the steps' registered
+    results as policy_install_result, class_module_result, paranoid_result and audit_rule_result
+    (absent or None: the step did not run); they are read as above."""
+    done = _from_results(done, check_mode)
     needs = plan.get('needs') or {}
     probe_first = plan.get('probe_permissive') is not None
     out = []

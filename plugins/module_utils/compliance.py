@@ -160,6 +160,21 @@ def profile_errors(profile, level=None, persist=True, runtime=True, kptr_restric
     return errors
 
 
+def profile_refusals(profile, level=None, kptr_restrict=None):
+    """profile_errors() for the role variables as the controller has them (strings from -e, or None
+    when unset), before anything changes on a host: what the profile refuses, [] when nothing."""
+    values = []
+    for name, value in (('kernel.perf_event_paranoid', level), ('kernel.kptr_restrict', kptr_restrict)):
+        if value is None or value == '':
+            values.append(None)
+            continue
+        try:
+            values.append(int(value))
+        except (TypeError, ValueError):
+            return ['%s must be an integer, got %r' % (name, value)]
+    return profile_errors(profile, values[0], kptr_restrict=values[1])
+
+
 def profile_step(profile, check):
     """Reason of the plan's ``paranoid`` step under ``profile`` (``check``: stig_paranoid_check),
     or None when the host passes (or the profile does not manage paranoid)."""

@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The rollback role's decisions, made once: which levels changed something, the mode the host
 is expected in afterwards, and whether it reboots (with the reason printed). The role calls
-decide() through the rollback_decide filter (plugins/filter/rollback.py). Python 3.6 compatible."""
+decide() through the rollback_decide filter and publishes result() as rollback_result (the
+rollback_result filter, plugins/filter/rollback.py). Python 3.6 compatible."""
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
@@ -12,13 +13,25 @@ LEVELS = ('module', 'class_module', 'audit_rule', 'permissive', 'policy_packages
           'config_disabled')
 
 
+def _changed(value):
+    """A level's bool, or whether its registered task result says it changed."""
+    if isinstance(value, dict):
+        return bool(value.get('changed'))
+    return bool(value)
+
+
 def decide(changed, reboot='auto', before=None, permissive=False, config_disabled=False,
            kernel_cmdline=False, strip_labels=False, disabled_reboot_required=False):
-    """changed maps each level of LEVELS to whether its task changed something; before is
+    """changed maps each level of LEVELS to whether its task changed something: a bool, or the
+    task's registered result (its changed key; a skipped or absent task changed nothing; the
+    config_disabled result's reboot_required counts as disabled_reboot_required); before is
     perf_mac_facts' selinux facts from before the rollback. Returns levels (those that changed),
     mode_expected, reboot (bool) and reboot_reason."""
     before = before or {}
-    levels = [level for level in LEVELS if changed.get(level)]
+    levels = [level for level in LEVELS if _changed(changed.get(level))]
+    disabled = changed.get('config_disabled')
+    if isinstance(disabled, dict) and disabled.get('reboot_required'):
+        disabled_reboot_required = True
     if config_disabled or kernel_cmdline:
         expected = 'disabled'
     elif permissive:
@@ -39,3 +52,14 @@ def decide(changed, reboot='auto', before=None, permissive=False, config_disable
             reasons.append('labels can only be stripped once the kernel runs without SELinux')
     return {'levels': levels, 'mode_expected': expected, 'reboot': bool(reasons),
             'reboot_reason': '; '.join(reasons) or 'no level needs a reboot (rollback_reboot %s)' % reboot}
+
+
+def result(decision, before=None, strip=None, check_mode=False):
+    """rollback_result from decide()'s decision: levels (strip_labels added when the strip task
+    changed something), rebooted (not in check mode), mode_before, mode_expected, reboot_reason."""
+    levels = list(decision.get('levels') or [])
+    if _changed(strip):
+        levels.append('strip_labels')
+    return {'levels': levels, 'rebooted': bool(decision.get('reboot')) and not check_mode,
+            'mode_before': (before or {}).get('mode'), 'mode_expected': decision.get('mode_expected'),
+            'reboot_reason': decision.get('reboot_reason')}

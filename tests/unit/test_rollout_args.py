@@ -41,3 +41,16 @@ def test_a_wrong_value_fails_first_with_the_allowed_values(tmp_path, extra, expe
     assert re.search(expect, out), out[-3000:]
     # it failed at the validation, before the plan read the host
     assert 'Plan the host' not in out, out[-3000:]
+
+
+@pytest.mark.parametrize('extra,expect', [
+    (['perfsec_profile=stig', 'paranoid_level=1'],
+     r"perfsec_profile stig keeps kernel.perf_event_paranoid at exactly 2 \(DISA STIG / ComplianceAsCode "
+     r"sysctl_kernel_perf_event_paranoid, CCE-81054-9 / CCE-83959-7 / CCE-90142-1\); level 1 was requested"),
+    (['perfsec_profile=stig', 'paranoid_kptr_restrict=0'], r"perfsec_profile stig keeps kernel.kptr_restrict at 1"),
+])
+def test_the_stig_profile_refuses_before_the_plan(tmp_path, extra, expect):
+    rc, out = run(tmp_path, *extra)
+    assert rc != 0, out[-3000:]
+    assert re.search(expect, out), out[-3000:]
+    assert 'Plan the host' not in out, out[-3000:]

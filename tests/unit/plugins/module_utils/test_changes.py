@@ -79,3 +79,27 @@ def test_policy_problem_rows(selinux, declared, ready):
 
 def test_policy_problem_without_notes():
     assert 'plan notes: none.' in policy_problem({'enabled': False}, {}, [], 'permissive')
+
+
+SKIPPED = {'changed': False, 'skipped': True}
+STIG = {'status': 'pass', 'file': '/etc/sysctl.d/99-zz-perfsec-perf.conf'}
+
+
+@pytest.mark.parametrize('steps,done,check_mode,lines', [
+    ((), {'policy_install_result': {'changed': True, 'installed': ['p-1']}}, False, ['policy installed: p-1']),
+    ((), {'policy_install_result': {'changed': False, 'installed': []}}, False, []),
+    (('class_module',), {'class_module_result': {'changed': True}}, False,
+     ['class perf_event from module perfsec_perf_event@250 (no rebuild, no reboot)']),
+    (('class_module',), {'class_module_result': {'changed': False}}, False, []),
+    # check mode skips the class module task: reached, it would change the store
+    (('class_module',), {'class_module_result': SKIPPED}, True,
+     ['class perf_event from module perfsec_perf_event@250 (no rebuild, no reboot)']),
+    (('class_module',), {'class_module_result': None}, True, []),         # not reached
+    (('paranoid',), {'paranoid_result': {'changed': True, 'stig': STIG}}, False,
+     ['kernel.perf_event_paranoid 2 (STIG check pass, /etc/sysctl.d/99-zz-perfsec-perf.conf wins at boot)']),
+    (('paranoid',), {'paranoid_result': {'changed': False, 'stig': STIG}}, False, []),
+    (('audit_rule',), {'audit_rule_result': {'changed': True, 'path': '/r'}}, False, ['audit rule /r loaded']),
+    (('audit_rule',), {'audit_rule_result': SKIPPED, 'paranoid_result': None}, False, []),
+])
+def test_lines_from_registered_results(steps, done, check_mode, lines):
+    assert changes(plan(*steps), done, check_mode) == lines

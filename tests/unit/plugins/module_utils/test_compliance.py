@@ -117,3 +117,23 @@ def test_blocked_intended_keeps_the_gate_and_says_why_without_a_row():
     r = c.blocked_intended(ACCESS, ['perf_users', 'staff_t'])
     assert r[0] == {'who': 'perf_users', 'verdict': 'blocked', 'gate': 'paranoid', 'reason': 'pu blocked'}
     assert 'no row' in r[1]['reason'] and r[1]['verdict'] is None
+
+
+@pytest.mark.parametrize('profile,level,kptr,want', [
+    ('stig', None, None, []),
+    ('stig', '2', '1', []),                                   # strings, as -e passes them
+    ('stig', '', None, []),
+    ('default', '0', '0', []),
+    ('stig', '1', None, ['^perfsec_profile stig keeps kernel.perf_event_paranoid at exactly 2 .*level 1 was requested']),
+    ('stig', 2, 0, ['^perfsec_profile stig keeps kernel.kptr_restrict at 1 .*0 was requested']),
+    ('stig', 3, '2', ['level 3 was requested', 'kptr_restrict at 1']),
+    ('stig', 'two', None, ['^kernel.perf_event_paranoid must be an integer']),
+])
+def test_profile_refusals_of_the_role_variables(profile, level, kptr, want):
+    import re
+    got = c.profile_refusals(profile, level, kptr)
+    assert len(got) == len(want)
+    for msg, pattern in zip(got, want):
+        assert re.search(pattern, msg), msg
+    if level == '1':                                          # the STIG rule's every CCE: no host is read here
+        assert 'CCE-81054-9 / CCE-83959-7 / CCE-90142-1' in got[0]

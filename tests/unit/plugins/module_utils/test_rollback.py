@@ -46,3 +46,36 @@ def test_reason_names_every_cause():
     got = rollback.decide({'kernel_cmdline': True, 'policy_packages': True}, 'auto', OFF, kernel_cmdline=True)
     assert got['reboot_reason'] == ('selinux=0 was put on the kernel command line; '
                                     'SELinux is not running, so the original policy loads at boot')
+
+
+SKIPPED = {'changed': False, 'skipped': True, 'skip_reason': 'Conditional result was False'}
+
+
+@pytest.mark.parametrize('changed,want', [
+    ({'module': {'changed': True, 'results': []}, 'audit_rule': SKIPPED}, ['module']),  # a loop's registered result
+    ({'module': SKIPPED, 'permissive': {'changed': False}}, []),
+    ({'policy_packages': {}, 'kernel_cmdline': {'changed': True}}, ['kernel_cmdline']),  # {}: include skipped
+])
+def test_levels_from_registered_results(changed, want):
+    assert rollback.decide(changed, before=RUNNING)['levels'] == want
+
+
+def test_disabled_result_reboot_required_counts():
+    # SELINUX=disabled already in the file (unchanged) but the module says the kernel still runs SELinux
+    got = rollback.decide({'config_disabled': {'changed': False, 'reboot_required': True}}, 'auto', RUNNING,
+                          config_disabled=True)
+    assert got['reboot'] is True and got['reboot_reason'] == 'SELINUX=disabled takes effect at boot'
+    assert rollback.decide({'config_disabled': SKIPPED}, 'auto', RUNNING)['reboot'] is False
+
+
+@pytest.mark.parametrize('strip,check_mode,levels,rebooted', [
+    ({}, False, ['module', 'config_disabled'], True),
+    ({'changed': True}, False, ['module', 'config_disabled', 'strip_labels'], True),
+    (SKIPPED, True, ['module', 'config_disabled'], False),                 # check mode reboots nothing
+])
+def test_result(strip, check_mode, levels, rebooted):
+    decision = rollback.decide({'module': True, 'config_disabled': True}, 'auto', RUNNING, config_disabled=True)
+    got = rollback.result(decision, RUNNING, strip, check_mode)
+    assert got == {'levels': levels, 'rebooted': rebooted, 'mode_before': 'enforcing', 'mode_expected': 'disabled',
+                   'reboot_reason': 'SELINUX=disabled takes effect at boot'}
+    assert decision['levels'] == ['module', 'config_disabled']           # the decision is not changed
