@@ -56,10 +56,14 @@ def decide(changed, reboot='auto', before=None, permissive=False, config_disable
 
 def result(decision, before=None, strip=None, check_mode=False):
     """rollback_result from decide()'s decision: levels (strip_labels added when the strip task
-    changed something), rebooted (not in check mode), mode_before, mode_expected, reboot_reason."""
+    changed something), rebooted (not in check mode), mode_before, mode_expected, reboot_reason, and
+    summary (the line the rollback playbook prints)."""
     levels = list(decision.get('levels') or [])
     if _changed(strip):
         levels.append('strip_labels')
-    return {'levels': levels, 'rebooted': bool(decision.get('reboot')) and not check_mode,
-            'mode_before': (before or {}).get('mode'), 'mode_expected': decision.get('mode_expected'),
-            'reboot_reason': decision.get('reboot_reason')}
+    out = {'levels': levels, 'rebooted': bool(decision.get('reboot')) and not check_mode,
+           'mode_before': (before or {}).get('mode'), 'mode_expected': decision.get('mode_expected'),
+           'reboot_reason': decision.get('reboot_reason')}
+    out['summary'] = '%s; rebooted=%s; mode before %s, expected now %s' % (
+        ', '.join(levels) or 'nothing to roll back', out['rebooted'], out['mode_before'], out['mode_expected'])
+    return out

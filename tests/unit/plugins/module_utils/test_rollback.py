@@ -76,6 +76,13 @@ def test_disabled_result_reboot_required_counts():
 def test_result(strip, check_mode, levels, rebooted):
     decision = rollback.decide({'module': True, 'config_disabled': True}, 'auto', RUNNING, config_disabled=True)
     got = rollback.result(decision, RUNNING, strip, check_mode)
+    summary = '%s; rebooted=%s; mode before enforcing, expected now disabled' % (', '.join(levels), rebooted)
     assert got == {'levels': levels, 'rebooted': rebooted, 'mode_before': 'enforcing', 'mode_expected': 'disabled',
-                   'reboot_reason': 'SELINUX=disabled takes effect at boot'}
+                   'reboot_reason': 'SELINUX=disabled takes effect at boot', 'summary': summary}
     assert decision['levels'] == ['module', 'config_disabled']           # the decision is not changed
+
+
+def test_result_summary_when_nothing_changed():
+    decision = rollback.decide({'module': {'changed': False}}, 'auto', RUNNING)
+    assert rollback.result(decision, RUNNING)['summary'] == (
+        'nothing to roll back; rebooted=False; mode before enforcing, expected now enforcing')
