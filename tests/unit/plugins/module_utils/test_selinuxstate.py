@@ -38,3 +38,45 @@ def test_policy_type(selinux, policy, want):
 def test_reboot(selinux, mode, policy, module_says, want):
     decision = selinuxstate.plan(selinux, mode, policy)
     assert selinuxstate.reboot_required(decision, module_says, selinux) is want
+
+
+NOTE = ('web1: SELinux is disabled in the running kernel; permissive was written to /etc/selinux/config. '
+        'Relabel and reboot (perfsec.selinux.relabel), then run this role again for enforcing.')
+NO_SELINUX = ('web1 has no SELinux configuration (/etc/selinux/config missing, no selinuxfs). Install the SELinux '
+              'policy packages first (Debian: selinux-basics selinux-policy-default, then selinux-activate; '
+              'Fedora/EL: selinux-policy-targeted).')
+
+
+@pytest.mark.parametrize('selinux,mode,note', [
+    (OFF, 'enforcing', NOTE),                     # written permissive: relabel, reboot, run again
+    (OFF, 'permissive', ''), (OFF, 'disabled', ''),
+    (ON, 'enforcing', ''), (ON, 'permissive', ''),
+])
+def test_note(selinux, mode, note):
+    assert selinuxstate.plan(selinux, mode, '', 'web1', '/etc/selinux/config')['note'] == note
+
+
+def test_note_names_the_config_file():
+    got = selinuxstate.plan(OFF, 'enforcing', '', 'web1', '/srv/img/etc/selinux/config')['note']
+    assert 'permissive was written to /srv/img/etc/selinux/config. ' in got
+
+
+@pytest.mark.parametrize('status,refused', [('absent', True), ('disabled', False), ('enabled', False)])
+def test_a_host_without_selinux_is_refused(status, refused):
+    selinux = dict(OFF if status != 'enabled' else ON, status=status)
+    if refused:
+        with pytest.raises(ValueError) as e:
+            selinuxstate.plan(selinux, 'enforcing', '', 'web1', '/etc/selinux/config')
+        assert str(e.value) == NO_SELINUX
+    else:
+        assert selinuxstate.plan(selinux, 'enforcing', '', 'web1')['applied'] in ('enforcing', 'permissive')
+
+
+def test_the_filter_fails_with_the_message_alone():
+    errors = pytest.importorskip('ansible.errors')
+    from ansible_collections.perfsec.selinux.plugins.filter import selinux_state
+    f = selinux_state.FilterModule().filters()['selinux_state_plan']
+    with pytest.raises(errors.AnsibleFilterError) as e:
+        f({'status': 'absent', 'enabled': False}, 'enforcing', '', 'web1', '/etc/selinux/config')
+    assert e.value.message == NO_SELINUX
+    assert f(OFF, 'enforcing', '', 'web1')['note'] == NOTE
