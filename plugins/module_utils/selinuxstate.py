@@ -9,14 +9,27 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 
-def plan(selinux, mode, policy=''):
+NO_SELINUX = ('%s has no SELinux configuration (%s missing, no selinuxfs). Install the SELinux policy packages '
+              'first (Debian: selinux-basics selinux-policy-default, then selinux-activate; Fedora/EL: '
+              'selinux-policy-targeted).')
+LEFT_TO_DO = ('%s: SELinux is disabled in the running kernel; %s was written to %s. Relabel and reboot '
+              '(perfsec.selinux.relabel), then run this role again for %s.')
+
+
+def plan(selinux, mode, policy='', host='this host', configfile='/etc/selinux/config'):
     """selinux is perf_mac_facts' selinux facts; mode the mode asked for; policy the type asked
-    for (empty: the configured one, else targeted)."""
+    for (empty: the configured one, else targeted); host and configfile are named in the texts.
+    ``refusal`` is the one message for a host without SELinux (status absent: what to install;
+    the role fails with it before anything changes), else empty; ``note`` says what is left to do
+    when the mode written is not the one asked for (else it is empty)."""
     enabled = bool(selinux.get('enabled'))
+    applied = 'permissive' if mode == 'enforcing' and not enabled else mode
     return {
-        'applied': 'permissive' if mode == 'enforcing' and not enabled else mode,
+        'applied': applied,
         'relabel_required': mode != 'disabled' and not enabled,
         'policy': policy or selinux.get('policy_type') or 'targeted',
+        'note': LEFT_TO_DO % (host, applied, configfile, mode) if applied != mode else '',
+        'refusal': NO_SELINUX % (host, configfile) if selinux.get('status') == 'absent' else '',
     }
 
 

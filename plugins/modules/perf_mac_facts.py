@@ -119,6 +119,13 @@ options:
     type: list
     elements: str
     default: []
+  require_perf_event_class:
+    description:
+      - Fail when SELinux is enabled and the loaded policy has no class C(perf_event), naming the remedy
+        (perfsec.selinux.enable_perf_mac rebuilds and installs the policy). A host without SELinux enabled passes.
+      - For playbooks that only install the perf module (perfsec.selinux.open_perf_access).
+    type: bool
+    default: false
   audit_rule_path:
     description:
       - The rules file of perfsec.selinux.perf_audit_rule, reported as C(audit_rule) (present, written by
@@ -279,6 +286,11 @@ EXAMPLES = r'''
   when:
     - ansible_facts.perfsec.selinux.enabled
     - not ansible_facts.perfsec.selinux.perf_event_class
+
+- name: Refuse a policy without class perf_event before installing the perf module
+  perfsec.selinux.perf_mac_facts:
+    gather_modules: false
+    require_perf_event_class: true
 
 - name: Only our own modules, quickly
   perfsec.selinux.perf_mac_facts:
@@ -1013,6 +1025,7 @@ def main():
                               default=[PERFSEC_STATE_DIR, DEFAULT_DROPIN]),
             expected_access=dict(type='dict', default={}),
             intended_access=dict(type='list', elements='str', default=[]),
+            require_perf_event_class=dict(type='bool', default=False),
             audit_rule_path=dict(type='path', default=auditrules.DEFAULT_PATH),
             audit_key=dict(type='str', default=auditrules.KEY, no_log=False),
             plan=dict(type='dict', options=dict(
@@ -1059,8 +1072,12 @@ def main():
     if not os.path.isdir(root):
         module.fail_json(msg='root %s is not a directory' % root)
 
+    selinux = gather_selinux(rooted(root, SELINUXFS), rooted(root, SELINUX_CONFIG), root)
+    problem = perf_event_class_problem(selinux) if p['require_perf_event_class'] else None
+    if problem:
+        module.fail_json(msg=problem)
     facts = {
-        'selinux': gather_selinux(rooted(root, SELINUXFS), rooted(root, SELINUX_CONFIG), root),
+        'selinux': selinux,
         'kernel': gather_kernel(rooted(root, PROC_ROOT), root),
         'modules': [],
         'modules_error': None,
@@ -1096,6 +1113,15 @@ def main():
     if p['plan']:
         facts['plan'] = make_plan(module, p, facts, root)
     module.exit_json(changed=False, ansible_facts={'perfsec': facts})
+
+
+def perf_event_class_problem(selinux):
+    """Why the perf module alone cannot open perf here (SELinux enabled, no class perf_event in the
+    loaded policy), or None."""
+    if selinux['enabled'] and not selinux['perf_event_class']:
+        return ('the loaded policy has no class perf_event; run perfsec.selinux.enable_perf_mac '
+                '(it rebuilds and installs the policy) instead.')
+    return None
 
 
 def plan_host(facts, root='/'):

@@ -38,3 +38,32 @@ def test_policy_type(selinux, policy, want):
 def test_reboot(selinux, mode, policy, module_says, want):
     decision = selinuxstate.plan(selinux, mode, policy)
     assert selinuxstate.reboot_required(decision, module_says, selinux) is want
+
+
+NOTE = ('web1: SELinux is disabled in the running kernel; permissive was written to /etc/selinux/config. '
+        'Relabel and reboot (perfsec.selinux.relabel), then run this role again for enforcing.')
+NO_SELINUX = ('web1 has no SELinux configuration (/etc/selinux/config missing, no selinuxfs). Install the SELinux '
+              'policy packages first (Debian: selinux-basics selinux-policy-default, then selinux-activate; '
+              'Fedora/EL: selinux-policy-targeted).')
+
+
+@pytest.mark.parametrize('selinux,mode,note', [
+    (OFF, 'enforcing', NOTE),                     # written permissive: relabel, reboot, run again
+    (OFF, 'permissive', ''), (OFF, 'disabled', ''),
+    (ON, 'enforcing', ''), (ON, 'permissive', ''),
+])
+def test_note(selinux, mode, note):
+    assert selinuxstate.plan(selinux, mode, '', 'web1', '/etc/selinux/config')['note'] == note
+
+
+def test_note_names_the_config_file():
+    got = selinuxstate.plan(OFF, 'enforcing', '', 'web1', '/srv/img/etc/selinux/config')['note']
+    assert 'permissive was written to /srv/img/etc/selinux/config. ' in got
+
+
+@pytest.mark.parametrize('status,refused', [('absent', True), ('disabled', False), ('enabled', False)])
+def test_a_host_without_selinux_is_refused(status, refused):
+    selinux = dict(OFF if status != 'enabled' else ON, status=status)
+    got = selinuxstate.plan(selinux, 'enforcing', '', 'web1', '/etc/selinux/config')
+    assert got['refusal'] == (NO_SELINUX if refused else '')
+    assert got['applied'] in ('enforcing', 'permissive')

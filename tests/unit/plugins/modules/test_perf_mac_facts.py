@@ -10,7 +10,7 @@ import pytest
 from ansible_collections.perfsec.selinux.plugins.modules import perf_mac_facts as pmf
 from ansible_collections.perfsec.selinux.plugins.module_utils import selinuxfs
 
-from helpers import make_proc, write_file as _write
+from helpers import make_proc, run_module, write_file as _write
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 
@@ -87,6 +87,47 @@ def test_fixture_kernel(tmp_path):
     assert facts['container'] is False
     _write(os.path.join(proc, '1/environ'), 'container=podman\0')
     assert pmf.gather_kernel(proc, str(tmp_path))['container'] is True
+
+
+# ---- require_perf_event_class (open_perf_access: the perf module alone needs the class) ------
+
+NO_CLASS = ('the loaded policy has no class perf_event; run perfsec.selinux.enable_perf_mac '
+            '(it rebuilds and installs the policy) instead.')
+
+
+def _host(base, selinuxfs=None, config='SELINUX=enforcing\nSELINUXTYPE=targeted\n'):
+    """A fake root: /proc, selinuxfs (make_selinuxfs's keywords, or none: SELinux off), the config."""
+    make_proc(base)
+    if selinuxfs is not None:
+        make_selinuxfs(base, **selinuxfs)
+    if config is not None:
+        _write(os.path.join(base, 'etc/selinux/config'), config)
+    return base
+
+
+@pytest.mark.parametrize('selinuxfs,config,refused', [
+    ({'perf_event': False, 'perfmon': False}, 'SELINUX=enforcing\n', True),   # fc31-like: enabled, no class
+    ({'enforce': 0, 'perf_event': False}, 'SELINUX=permissive\n', True),       # permissive is enabled too
+    ({}, 'SELINUX=enforcing\n', False),                                      # the class is there
+    (None, 'SELINUX=disabled\n', False),                                     # SELinux not enabled: passes
+    (None, None, False),                                                     # no SELinux at all: passes
+])
+@pytest.mark.parametrize('check', [False, True])
+def test_require_perf_event_class(tmp_path, capsys, selinuxfs, config, refused, check):
+    root = _host(str(tmp_path), selinuxfs, config)
+    r = run_module(pmf.main, capsys, check=check, root=root, gather_modules=False, gather_denials=False,
+                   require_perf_event_class=True)
+    if refused:
+        assert r['failed'] is True and r['msg'] == NO_CLASS, r
+        assert 'ansible_facts' not in r
+    else:
+        assert not r.get('failed'), r
+        assert r['changed'] is False
+        assert r['ansible_facts']['perfsec']['selinux']['enabled'] is (selinuxfs is not None)
+    # without the option the same host only reports it
+    r = run_module(pmf.main, capsys, check=check, root=root, gather_modules=False, gather_denials=False)
+    assert not r.get('failed'), r
+    assert r['ansible_facts']['perfsec']['selinux']['perf_event_class'] is (selinuxfs == {})
 
 
 # ---- this real machine: SELinux is off in its kernel -------------------------------------
