@@ -111,13 +111,13 @@ class ActionModule(ActionBase):
         if missing:
             return dict(failed=True, changed=False,
                         msg='%s. Nothing was copied and nothing installed.' % '; '.join(missing))
-        backup_dir = args.get('backup_dir') or POLICY_BACKUP_DIR
-        root = args.get('root') or '/'
-        key = args.get('key') or 'manual'
-        # as the module sees it; with a relative directory, or a key that is not one directory name,
-        # nothing is copied and the module refuses the task (its message is the one)
-        record_dir = record_dir_of(backup_dir, key)
-        place = posixpath.isabs(backup_dir) and posixpath.isabs(root) and not key_problem(key)
+        # the module's defaults; with a relative (or empty) directory, or a key that is not one directory
+        # name, nothing is copied and the module refuses the task (its message is the one)
+        backup_dir, root, key = (args.get('backup_dir', POLICY_BACKUP_DIR), args.get('root', '/'),
+                                 args.get('key', 'manual'))
+        place = (all(isinstance(x, str) for x in (backup_dir, root, key)) and posixpath.isabs(backup_dir)
+                 and posixpath.isabs(root) and not key_problem(key))
+        record_dir = record_dir_of(backup_dir, key) if place else posixpath.join(str(backup_dir), str(key))
         host = dict(packages=list(args.get('packages') or []), previous_packages=list(args.get('previous_packages') or []))
         for option, sub, force, path in found:
             dest = posixpath.join(record_dir, sub, os.path.basename(path))

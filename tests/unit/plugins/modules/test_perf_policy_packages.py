@@ -514,7 +514,9 @@ def test_role_action_plugin_refusals_leave_the_host_alone(tmp_path, rpms):
         assert rc != 0 and len(lines) == 1, out
         assert recap(out)['changed'] == 0, out
         assert not os.path.exists(backup) and snapshot(root) == before and installed(root) == ORIG
-        return json.loads(lines[0].split(' => ', 1)[1])['msg']
+        res = json.loads(lines[0].split(' => ', 1)[1])
+        assert res['changed'] is False and res.get('copied', []) == [], res  # copied nowhere else either
+        return res['msg']
 
     # a controller file missing (of the rebuilt ones, or of the previous ones): one message, nothing copied
     for check in (False, True):
@@ -536,6 +538,13 @@ def test_role_action_plugin_refusals_leave_the_host_alone(tmp_path, rpms):
     assert not os.path.exists(os.path.join(str(tmp_path), 'rel'))
     line = fatal(role_tasks('rel-root', backup, ctl['new'], ctl['orig']))
     assert line.startswith('root ("rel-root") must be an absolute path'), line
+    # an empty backup directory or key (not the module's defaults): nothing copied there either
+    line = fatal(role_tasks(root, '', ctl['new'], ctl['orig']))
+    assert line.startswith('backup_dir ("") must be an absolute path'), line
+    line = fatal(role_tasks(root, backup, ctl['new'], ctl['orig'],
+                            policy_build_result={'key': '../k', 'controller_rpms': ctl['new']}))
+    assert line.startswith('key "../k" must be one directory name'), line
+    assert not os.path.exists(os.path.join(str(tmp_path), 'k'))
     # controller paths with state original
     line = fatal([{'name': 'Bad', 'perfsec.selinux.perf_policy_packages': {
         'state': 'original', 'backup_dir': backup, 'root': root, 'src_packages': ctl['new']}}])
