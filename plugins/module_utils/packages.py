@@ -7,7 +7,7 @@ and a record for rollback, and put the originals back (perfsec.selinux.perf_poli
 The record of one install is a directory ``<backup_dir>/<key>`` (mode 0700):
 ``previous-packages.txt`` (the ``selinux-policy*`` packages installed before the first install,
 one NAME-VERSION-RELEASE.ARCH a line, sorted), ``previous/`` (copies of them: ``dnf download``,
-or files the controller gave), ``new/`` (the rebuilt RPMs, copied there by the role),
+or files the controller gave), ``new/`` (the rebuilt RPMs, copied there by the module's action plugin),
 ``state.json`` (keys previous, installed, root, kept_copies; written only after an install
 that worked; plan.policy_record and perf_mac_facts read it) and, after a rollback, ``rolled-back``.
 
@@ -78,7 +78,7 @@ def makedirs(path, mode=0o700):
 
 def record_dirs_to_secure(record_dir):
     """The record directories (record_dir, its previous/ and new/) that exist and are not 0700: the
-    role's copy creates them with the default mode; the module keeps them root-only."""
+    copy (the action plugin) creates them with the default mode; the module keeps them root-only."""
     out = []
     for sub in ('', 'previous', 'new'):
         d = os.path.join(record_dir, sub).rstrip('/')
@@ -101,6 +101,21 @@ def file_contexts_path(root='/'):
     the host (or the packages) see it: under ``root``, use common.rooted."""
     policy_type = read_config(rooted(root, C.SELINUX_CONFIG)).get('policy_type') or DEFAULT_POLICY_TYPE
     return FILE_CONTEXTS % policy_type
+
+
+def key_problem(key):
+    """Why ``key`` cannot name the record directory under backup_dir (None when it can: one
+    directory name). The action plugin copies nothing for such a key; the module refuses it."""
+    key = key or ''
+    if not key or '/' in key or key in ('.', '..'):
+        return ('key %s must be one directory name (the record directory under backup_dir). '
+                'Nothing was changed.' % json.dumps(key[:80]))
+    return None
+
+
+def record_dir_of(backup_dir, key):
+    """The record directory of one install, ``<backup_dir>/<key>``."""
+    return os.path.join(backup_dir.rstrip('/') or '/', key)
 
 
 def check_absolute(what, value):
@@ -222,13 +237,12 @@ class Packages(object):
         p, module = self.p, self.module
         check_absolute('backup_dir', p['backup_dir'])
         check_absolute('root', p['root'])
-        if not p['key'] or '/' in p['key'] or p['key'] in ('.', '..'):
-            raise PackagesError('key %s must be one directory name (the record directory under backup_dir). '
-                                'Nothing was changed.' % json.dumps(p['key'][:80]))
+        if key_problem(p['key']):
+            raise PackagesError(key_problem(p['key']))
         files = list(p['packages'])
         for f in files + list(p['previous_packages']):
             check_absolute('packages and previous_packages', f)
-        record_dir = os.path.join(p['backup_dir'].rstrip('/') or '/', p['key'])
+        record_dir = record_dir_of(p['backup_dir'], p['key'])
         state_file = os.path.join(record_dir, STATE)
         enabled = runtime_state()['enabled']
         result = dict(changed=False, skipped=False, reason='already installed', installed=[], previous=[],

@@ -11,8 +11,9 @@ module: perf_policy_packages
 short_description: Install the rebuilt selinux-policy RPMs with a record for rollback, or put the originals back
 version_added: "1.1.0"
 description:
-  - V(rebuilt) installs the rebuilt C(selinux-policy*) RPMs O(packages) (host paths; the role
-    perfsec.selinux.policy_install copies them to O(backup_dir)/O(key)/new first). Their names come from
+  - V(rebuilt) installs the rebuilt C(selinux-policy*) RPMs O(packages) (host paths) and O(src_packages) (controller
+    paths, which the action plugin copies to O(backup_dir)/O(key)/new first; perfsec.selinux.policy_install
+    passes its RPMs so). Their names come from
     the packages' headers (C(rpm -qp)); a file that is not an RPM, or a truncated or corrupt one, is refused
     with one message before anything is changed. When C(rpm -q) says they are all installed, nothing happens.
   - Otherwise the installed C(selinux-policy*) packages are recorded in O(backup_dir)/O(key)/previous-packages.txt
@@ -39,10 +40,34 @@ options:
     default: rebuilt
   packages:
     description:
-      - Host paths of the rebuilt RPMs (V(rebuilt)). Empty only in check mode (nothing built yet), when the
-        module says it would install them.
+      - Host paths of the rebuilt RPMs (V(rebuilt)). With O(src_packages) empty too, empty only in check mode
+        (nothing built yet), when the module says it would install them.
     type: list
     elements: path
+    default: []
+  src_packages:
+    description:
+      - Controller paths of the rebuilt RPMs (V(rebuilt)), looked up as ansible.builtin.copy looks up its C(src)
+        (relative ones in the role's or playbook's C(files)). The action plugin copies them into O(backup_dir)/O(key)/new
+        (replacing a file of that name whose checksum differs, mode 0600, directories created; the module then makes
+        the record directories 0700) and adds their host paths to O(packages). Not in check mode, which copies
+        nothing and reports what it would copy (RV(copied), and in diff mode a list of the files).
+      - Every controller file of O(src_packages) and O(src_previous_packages) is looked up before anything is
+        copied; one that is missing ends the task with one message and the host as it was.
+      - Nothing is copied when O(backup_dir) or O(root) is relative or O(key) is not one directory name; the
+        module refuses the task then.
+      - Given but empty (and O(packages) empty) outside check mode, the task is refused with the message of
+        perfsec.selinux.policy_install (run perfsec.selinux.policy_build first, or set policy_install_rpms).
+    type: list
+    elements: str
+    default: []
+  src_previous_packages:
+    description:
+      - Controller paths of copies of the packages installed now (V(rebuilt)), which the action plugin copies into
+        O(backup_dir)/O(key)/previous like O(src_packages), except that a file of that name there is never replaced;
+        their host paths are added to O(previous_packages).
+    type: list
+    elements: str
     default: []
   previous_packages:
     description:
@@ -94,6 +119,14 @@ options:
     elements: str
     default: []
 attributes:
+  action:
+    support: full
+    details: The action plugin copies O(src_packages) and O(src_previous_packages) to the host, then runs the module.
+  async:
+    support: full
+    details: The copies of O(src_packages) and O(src_previous_packages) are made before, not in the background.
+  bypass_host_loop:
+    support: none
   check_mode:
     support: full
     details:
@@ -101,7 +134,9 @@ attributes:
         copies and installs nothing. Files not on the host yet are named by their file names.
   diff_mode:
     support: full
-    details: The installed C(selinux-policy*) packages before and after.
+    details:
+      - The installed C(selinux-policy*) packages before and after.
+      - Before that, the files of O(src_packages) and O(src_previous_packages) copied (or, in check mode, to copy).
   platform:
     platforms: posix
 notes:
@@ -115,9 +150,17 @@ author:
   - perfsec.selinux developers (@perfsec)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
 '''
 
 EXAMPLES = r'''
+- name: Copy the rebuilt packages from the controller and install them, with copies of the originals for rollback
+  perfsec.selinux.perf_policy_packages:
+    src_packages: "{{ policy_build_result.controller_rpms }}"
+    src_previous_packages: [files/selinux-policy-3.14.4-48.fc31.noarch.rpm, files/selinux-policy-targeted-3.14.4-48.fc31.noarch.rpm]
+    key: "{{ policy_build_result.key }}"
+  register: install
+
 - name: Install the rebuilt packages (copied to the host before), keeping the originals for rollback
   perfsec.selinux.perf_policy_packages:
     packages:
@@ -221,6 +264,21 @@ msg:
   returned: always
   type: str
   sample: selinux-policy-3.14.4-48.fc31.perf1.noarch installed (rpm -Uhv --nodeps)
+copied:
+  description:
+    - Host paths of the files of O(src_packages) and O(src_previous_packages) this run copied (in check mode, would
+      copy); a file already there with the same checksum and mode is not listed.
+  returned: when src_packages is given
+  type: list
+  elements: str
+  sample: [/var/lib/perfsec/policy-backup/manual/new/selinux-policy-3.14.4-48.fc31.perf1.noarch.rpm]
+report:
+  description:
+    - One line for the play's output (perfsec.selinux.policy_install prints it) - RV(msg), the host (its
+      inventory_hostname) and how the new policy is loaded (live by the packages' C(%post) where SELinux is enabled,
+      else at the next boot, after perfsec.selinux.relabel).
+  returned: when reason is installed
+  type: str
 '''
 
 from ansible.module_utils.basic import AnsibleModule
@@ -235,6 +293,8 @@ def main():
             state=dict(type='str', default='rebuilt', choices=['rebuilt', 'original']),
             packages=dict(type='list', elements='path', default=[]),
             previous_packages=dict(type='list', elements='path', default=[]),
+            src_packages=dict(type='list', elements='str', default=[]),
+            src_previous_packages=dict(type='list', elements='str', default=[]),
             backup_dir=dict(type='path', default=POLICY_BACKUP_DIR),
             key=dict(type='str', default='manual', no_log=False),
             root=dict(type='path', default='/'),
@@ -244,6 +304,10 @@ def main():
         ),
         supports_check_mode=True,
     )
+    if module.params['src_packages'] or module.params['src_previous_packages']:
+        module.fail_json(msg='src_packages and src_previous_packages are controller paths: the action plugin '
+                             'perfsec.selinux.perf_policy_packages copies them to the host and passes host paths; this '
+                             'module ran without it. Nothing was changed.', changed=False)
     job = Packages(module, module.params)
     try:
         result = job.rebuilt() if module.params['state'] == 'rebuilt' else job.original()

@@ -12,6 +12,7 @@ __metaclass__ = type
 import glob
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -366,3 +367,196 @@ def test_record_dirs_made_root_only_when_already_installed(tmp_path, rpms):
         assert oct(os.stat(os.path.join(rec, sub)).st_mode & 0o777) == oct(0o700)
     res = run_module(tmp_path, **args)
     assert res['changed'] is False and res['msg'] == '%s already installed' % ', '.join(NEW), res
+
+
+# -- the action plugin, through ansible-playbook (the role perfsec.selinux.policy_install) ----------------------
+PLAYBOOK_BIN = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
+
+
+def run_play(tmp_path, tasks, check=False, diff=False):
+    """ansible-playbook on a local connection (host1) with ``tasks``; the playbook is JSON (also YAML)."""
+    if not os.path.exists(PLAYBOOK_BIN):
+        pytest.skip('ansible-playbook is not installed in this lane (%s)' % sys.executable)
+    tmp = str(tmp_path)
+    inv = os.path.join(tmp, 'inventory.ini')
+    with open(inv, 'w') as f:
+        f.write('host1 ansible_connection=local ansible_python_interpreter=%s\n' % sys.executable)
+    play = os.path.join(tmp, 'play.yml')
+    with open(play, 'w') as f:
+        json.dump([{'name': 'P', 'hosts': 'all', 'gather_facts': False, 'tasks': tasks}], f)
+    env = dict(os.environ, LC_ALL='C.UTF-8', LANG='C.UTF-8', ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0',
+               ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, 'build', 'collections'), ANSIBLE_RETRY_FILES_ENABLED='0',
+               ANSIBLE_LOCALHOST_WARNING='0', ANSIBLE_LOCAL_TEMP=os.path.join(tmp, 'ansible-tmp'))
+    cmd = [PLAYBOOK_BIN, '-i', inv, play] + (['--check'] if check else []) + (['--diff'] if diff else [])
+    proc = subprocess.run(cmd, env=env, cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True, timeout=600, check=False)
+    return proc.returncode, proc.stdout
+
+
+def recap(out):
+    m = re.search(r'^host1\s+:\s+(ok=.*)$', out, re.M)
+    assert m, out
+    return {k: int(v) for k, v in re.findall(r'(\w+)=(\d+)', m.group(1))}
+
+
+def role_tasks(root, backup, rpms_new, rpms_prev, **more):
+    """The role with the controller paths, then what it registered (one line each)."""
+    v = dict(policy_install_root=root, policy_install_backup_dir=backup, policy_install_method='rpm',
+             policy_build_result={'key': 'k1', 'controller_rpms': rpms_new}, policy_install_previous_rpms=rpms_prev)
+    v.update(more)
+    return [{'name': 'Install', 'ansible.builtin.include_role': {'name': 'perfsec.selinux.policy_install'}, 'vars': v},
+            {'name': 'Result', 'ansible.builtin.debug': {
+                'msg': 'RESULT reason={{ policy_install_result.reason }} copied={{ policy_install_result.copied '
+                       '| map("basename") | join(",") }}'}}]
+
+
+def controller_files(tmp_path, rpms):
+    """Copies of the test RPMs in a controller directory (a test may remove one)."""
+    d = os.path.join(str(tmp_path), 'controller')
+    os.makedirs(d)
+    out = {}
+    for which in ('new', 'orig'):
+        out[which] = []
+        for p in rpms[which]:
+            shutil.copy(p, d)
+            out[which].append(os.path.join(d, os.path.basename(p)))
+    return out
+
+
+def mode(path):
+    return oct(os.stat(path).st_mode & 0o777)
+
+
+@pytest.mark.slow
+def test_role_action_plugin_check_then_install_then_nothing(tmp_path, rpms):
+    root = make_root(tmp_path, rpms)
+    ctl = controller_files(tmp_path, rpms)
+    backup = os.path.join(str(tmp_path), 'backup')
+    rec = os.path.join(backup, 'k1')
+    tasks = role_tasks(root, backup, ctl['new'], ctl['orig'])
+    names = sorted(os.path.basename(p) for p in ctl['new'] + ctl['orig'])
+
+    # check mode: nothing copied, nothing installed; says what it would copy and install
+    rc, out = run_play(tmp_path, tasks, check=True, diff=True)
+    assert rc == 0, out
+    assert not os.path.exists(backup) and installed(root) == ORIG
+    assert recap(out)['changed'] == 1, out
+    assert 'RESULT reason=installed copied=%s' % ','.join(os.path.basename(p) for p in ctl['new'] + ctl['orig']) in out
+    assert ('policy_install: (check mode) %s would be installed on host1; where SELinux is enabled the packages\' '
+            '%%post loads the new policy live' % ', '.join(NEW)) in out, out
+    # the diff: the files to copy (in the order of the copy), then the module's rpm -qa before and after
+    listed = ''.join('+%s/%s\n' % (sub, os.path.basename(p)) for sub, files in (('new', ctl['new']), ('previous', ctl['orig']))
+                     for p in files)
+    assert '--- before: %s (copied from the controller)\n' % rec in out and listed in out, out
+    assert out.index(listed) < out.index('--- before: selinux-policy* (rpm -qa)') and 'binary' not in out, out
+
+    # first run: copies (new/ and previous/, 0600; the record directories 0700) and installs
+    rc, out = run_play(tmp_path, tasks)
+    assert rc == 0, out
+    assert recap(out)['changed'] == 1 and installed(root) == NEW, out
+    assert ('"policy_install: %s installed (rpm -Uhv --nodeps) on host1; where SELinux is enabled the packages\' '
+            '%%post loads the new policy live (load_policy, changed file contexts relabelled); where it is not, the '
+            'next boot loads it (perfsec.selinux.relabel)."' % ', '.join(NEW)) in out, out
+    assert sorted(os.listdir(os.path.join(rec, 'new'))) == sorted(os.path.basename(p) for p in ctl['new'])
+    assert sorted(os.listdir(os.path.join(rec, 'previous'))) == sorted(os.path.basename(p) for p in ctl['orig'])
+    for sub in ('', 'previous', 'new'):
+        assert mode(os.path.join(rec, sub)) == oct(0o700)
+    for sub in ('previous', 'new'):
+        for n in os.listdir(os.path.join(rec, sub)):
+            assert mode(os.path.join(rec, sub, n)) == oct(0o600)
+    with open(os.path.join(rec, 'state.json')) as f:
+        assert json.load(f) == {'previous': ORIG, 'installed': NEW, 'root': root, 'kept_copies': True}
+
+    # second run, and its check mode: nothing changes, nothing copied, no report
+    before = snapshot(str(tmp_path))
+    for check in (True, False):
+        rc, out = run_play(tmp_path, tasks, check=check, diff=True)
+        assert rc == 0, out
+        assert recap(out)['changed'] == 0 and '"RESULT reason=already installed copied="' in out, out
+        assert 'policy_install: ' not in out
+    assert {k: v for k, v in snapshot(str(tmp_path)).items() if not k.startswith('ansible-tmp')} == \
+        {k: v for k, v in before.items() if not k.startswith('ansible-tmp')}
+
+    # a rebuilt package changed on the controller is copied again (force); a previous/ copy is never replaced
+    with open(ctl['orig'][0], 'ab') as f:
+        f.write(b'x')
+    with open(os.path.join(rec, 'new', os.path.basename(ctl['new'][0])), 'ab') as f:
+        f.write(b'x')
+    rc, out = run_play(tmp_path, tasks)
+    assert rc == 0 and recap(out)['changed'] == 1, out
+    assert 'RESULT reason=already installed copied=%s' % os.path.basename(ctl['new'][0]) in out, out
+    with open(os.path.join(rec, 'new', os.path.basename(ctl['new'][0])), 'rb') as f, open(rpms['new'][0], 'rb') as g:
+        assert f.read() == g.read()
+    with open(os.path.join(rec, 'previous', os.path.basename(ctl['orig'][0])), 'rb') as f, \
+            open(rpms['orig'][0], 'rb') as g:
+        assert f.read() == g.read()
+    assert sorted(os.listdir(os.path.join(rec, 'new')) + os.listdir(os.path.join(rec, 'previous'))) == names
+
+    # no controller paths (perfsec.selinux.rollback's task): the module as it is, through the action plugin
+    rc, out = run_play(tmp_path, [{'name': 'Rollback', 'perfsec.selinux.perf_policy_packages': {
+        'state': 'original', 'backup_dir': backup, 'root': root}, 'register': 'r'},
+        {'name': 'Said', 'ansible.builtin.debug': {'msg': 'SAID {{ r.msg }} copied={{ r.copied | default("none") }}'}}])
+    assert rc == 0 and recap(out)['changed'] == 1 and installed(root) == ORIG, out
+    assert 'SAID %s reinstalled (rpm -Uhv --oldpackage --replacepkgs --nodeps) copied=none' % ', '.join(ORIG) in out
+
+
+@pytest.mark.slow
+def test_role_action_plugin_refusals_leave_the_host_alone(tmp_path, rpms):
+    root = make_root(tmp_path, rpms)
+    ctl = controller_files(tmp_path, rpms)
+    backup = os.path.join(str(tmp_path), 'backup')
+    gone = os.path.join(str(tmp_path), 'controller', 'selinux-policy-gone.noarch.rpm')
+    before = snapshot(root)
+
+    def fatal(tasks, check=False):
+        rc, out = run_play(tmp_path, tasks, check=check)
+        lines = [x for x in out.splitlines() if x.startswith('fatal:')]
+        assert rc != 0 and len(lines) == 1, out
+        assert recap(out)['changed'] == 0, out
+        assert not os.path.exists(backup) and snapshot(root) == before and installed(root) == ORIG
+        res = json.loads(lines[0].split(' => ', 1)[1])
+        assert res['changed'] is False and res.get('copied', []) == [], res  # copied nowhere else either
+        return res['msg']
+
+    # a controller file missing (of the rebuilt ones, or of the previous ones): one message, nothing copied
+    for check in (False, True):
+        line = fatal(role_tasks(root, backup, ctl['new'] + [gone], ctl['orig']), check=check)
+        assert line == 'src_packages: %s not found on the controller. Nothing was copied and nothing installed.' % gone
+    line = fatal(role_tasks(root, backup, ctl['new'], [gone] + ctl['orig']))
+    assert line == 'src_previous_packages: %s not found on the controller. Nothing was copied and nothing installed.' \
+        % gone, line
+    # an empty list outside check mode: policy_install's message; in check mode, would install
+    line = fatal(role_tasks(root, backup, [], ctl['orig']))
+    assert line == ('No RPMs to install: run perfsec.selinux.policy_build first in the same play (it sets '
+                    'policy_build_result) or set policy_install_rpms to the rebuilt selinux-policy RPMs.'), line
+    rc, out = run_play(tmp_path, role_tasks(root, backup, [], ctl['orig']), check=True)
+    assert rc == 0 and recap(out)['changed'] == 1 and 'would install the rebuilt packages (none given' in out, out
+    assert not os.path.exists(backup)
+    # a relative backup directory or root: nothing copied, the module's refusal is the one message
+    line = fatal(role_tasks(root, 'rel/backup', ctl['new'], ctl['orig']))
+    assert line.startswith('backup_dir ("rel/backup") must be an absolute path'), line
+    assert not os.path.exists(os.path.join(str(tmp_path), 'rel'))
+    line = fatal(role_tasks('rel-root', backup, ctl['new'], ctl['orig']))
+    assert line.startswith('root ("rel-root") must be an absolute path'), line
+    # an empty backup directory or key (not the module's defaults): nothing copied there either
+    line = fatal(role_tasks(root, '', ctl['new'], ctl['orig']))
+    assert line.startswith('backup_dir ("") must be an absolute path'), line
+    line = fatal(role_tasks(root, backup, ctl['new'], ctl['orig'],
+                            policy_build_result={'key': '../k', 'controller_rpms': ctl['new']}))
+    assert line.startswith('key "../k" must be one directory name'), line
+    assert not os.path.exists(os.path.join(str(tmp_path), 'k'))
+    # controller paths with state original
+    line = fatal([{'name': 'Bad', 'perfsec.selinux.perf_policy_packages': {
+        'state': 'original', 'backup_dir': backup, 'root': root, 'src_packages': ctl['new']}}])
+    assert line.startswith('src_packages and src_previous_packages go with state rebuilt'), line
+
+
+def test_module_alone_refuses_controller_paths(tmp_path, rpms):
+    """Run without its action plugin (as here), the module refuses src_packages: they are controller paths."""
+    root = make_root(tmp_path, rpms)
+    backup = os.path.join(str(tmp_path), 'backup')
+    before = snapshot(str(tmp_path))
+    for opt in ('src_packages', 'src_previous_packages'):
+        msg = one_message(run_module(tmp_path, backup_dir=backup, root=root, packages=['/x.rpm'], **{opt: ['/a.rpm']}))
+        assert msg.startswith('src_packages and src_previous_packages are controller paths'), msg
+    assert snapshot(str(tmp_path)) == before and installed(root) == ORIG
