@@ -24,6 +24,7 @@ import re
 import shutil
 import tempfile
 
+from ansible_collections.perfsec.selinux.plugins.module_utils.common import rooted
 from ansible_collections.perfsec.selinux.plugins.module_utils.flask import (
     ACCESS_VECTORS, FlaskError, default_requests, ensure)
 
@@ -35,6 +36,8 @@ MANIFEST = 'manifest.json'
 TOPDIR_DIRS = ('BUILD', 'BUILDROOT', 'RPMS', 'SOURCES', 'SPECS', 'SRPMS')
 HEADER_QUERY = '%{NAME}|%{VERSION}|%{RELEASE}|%{SOURCERPM}'
 PACKAGE = 'selinux-policy'
+# the installed selinux-policy, as dnf download --source takes it (VERSION-RELEASE)
+VERSION_QUERY = '%{VERSION}-%{RELEASE}'
 # how deep below BUILD the prepared tree's policy/flask/access_vectors may be (rpm >= 4.20
 # adds a NAME-VERSION-build level)
 FLASK_DEPTH = 5
@@ -117,6 +120,48 @@ def inspect_srpm(module, srpm):
             'policy_build_srpm to a good copy); nothing was built and no host\'s policy was touched.'
             % (srpm, _squash(out1 + ' ' + err1 + ' ' + err2), _squash(out2)))
     return '-'.join(fields[:3]), sha256_file(srpm)
+
+
+def installed_package(module, root='/'):
+    """The installed selinux-policy of this host (below ``root``): ``{'version': VERSION-RELEASE,
+    'detail': ''}``, or version None and ``detail`` saying why (rpm's words, e.g. ``package
+    selinux-policy is not installed``). Read-only: rpm -q creates an empty database where there
+    is none, so it is asked only where one exists."""
+    rpm = module.get_bin_path('rpm')
+    if not rpm:
+        return {'version': None, 'detail': 'rpm is not installed'}
+    rc, out, _err = module.run_command([rpm, '--eval', '%{_dbpath}'])
+    dbpath = out.strip()
+    if rc != 0 or not dbpath.startswith('/') or not os.path.isdir(rooted(root, dbpath)):
+        return {'version': None, 'detail': 'no rpm database at %s' % rooted(root, dbpath)}
+    argv = [rpm] + (['--root', root] if root != '/' else []) + ['-q', '--qf', VERSION_QUERY, PACKAGE]
+    rc, out, err = module.run_command(argv)
+    if rc != 0 or not out.strip():
+        return {'version': None, 'detail': _squash(out) or _squash(err) or 'rc %d' % rc}
+    return {'version': out.strip(), 'detail': ''}
+
+
+def not_installed(host, detail):
+    """The message when dnf download --source needs the version of ``host`` and there is none."""
+    return ('selinux-policy is not installed on %s (%s): set policy_build_srpm_version (e.g. 3.14.4-48.fc31) '
+            'or policy_build_srpm.' % (host, detail))
+
+
+def controller_paths(key, cache_dir, build, fetch_dir):
+    """(the files to fetch, the build as the role publishes it) for the controller directory
+    ``fetch_dir``: the RPMs and the patch go to ``fetch_dir/key/``; the published build adds
+    controller_rpms, controller_patch and, unless it would build, fetch_dir (as the role's
+    Jinja did: plain string concatenation, so the values stay the same)."""
+    ctrl = '%s/%s' % (fetch_dir, key)
+    rpms = list(build.get('rpms') or [])
+    patch = build.get('patch') or ''
+    fetch = [{'src': '%s/%s' % (cache_dir, name), 'dest': ctrl + '/'} for name in rpms + [patch] if name]
+    published = dict(build)
+    published['controller_rpms'] = ['%s/%s' % (ctrl, name) for name in rpms]
+    published['controller_patch'] = '%s/%s' % (ctrl, patch) if patch else ''
+    if not build.get('would_build'):
+        published['fetch_dir'] = ctrl
+    return fetch, published
 
 
 def mark_release(spec, suffix):

@@ -16,7 +16,7 @@ description:
     and at runtime, the policy type, whether the loaded policy defines class C(perf_event)
     and capability2 C(perfmon), C(deny_unknown), the C(kernel.perf_event_*) sysctls,
     a pending C(/.autorelabel), the installed policy modules with priority, state and
-    checksum, and the perf binary with its file capabilities.
+    checksum, the perf binary with its file capabilities, and the installed C(selinux-policy) version.
   - It also gives the effective-access verdict (C(access)), who can use perf here, read in
     the kernel's order of gates (LSM hook, distro paranoid patch, SELinux open, paranoid and
     capabilities, SELinux cpu/kernel/tracepoint, lockdown); see module_utils/access.py.
@@ -259,7 +259,7 @@ options:
             default: [unconfined_t]
 notes:
   - Read-only; check mode is supported and returns the same facts.
-  - Uses only selinuxfs, procfs and files, plus C(semodule) and C(getcap) when they are installed.
+  - Uses only selinuxfs, procfs and files, plus C(semodule), C(getcap) and C(rpm) when they are installed.
   - Denials are read from the raw auditd log, not with C(ausearch), so the cost is bounded by
     O(denials_max_bytes); hosts logging AVCs only to the journal report C(available=false).
 attributes:
@@ -520,6 +520,15 @@ ansible_facts:
             installed: [selinux-policy-2.20221101-48.fc31like.perf1.noarch]
             path: /var/lib/perfsec/policy-backup/3f2a.../state.json
             current: false
+        selinux_policy_package:
+          description:
+            - The installed C(selinux-policy) package (C(rpm -q), below O(root)) - C(version) its
+              VERSION-RELEASE, null when it is not installed or rpm cannot tell (no rpm, no rpm database),
+              and C(detail) then says why (rpm's words). The role perfsec.selinux.policy_build reads it
+              on the first host of the play for C(dnf download --source).
+          type: dict
+          returned: always
+          sample: {version: 3.14.4-48.fc31, detail: ''}
         access:
           description:
             - The effective-access verdict (module_utils/access.py) - who can use perf on this host.
@@ -663,6 +672,7 @@ from ansible_collections.perfsec.selinux.plugins.module_utils.common import (
     PROC_ROOT, SELINUXFS, file_capabilities, in_container, read_sysctl, read_text,
 )
 from ansible_collections.perfsec.selinux.plugins.module_utils import plan as planner
+from ansible_collections.perfsec.selinux.plugins.module_utils import policybuild
 from ansible_collections.perfsec.selinux.plugins.module_utils.selinuxfs import (
     SELINUX_CONFIG, read_config, runtime_state,
 )
@@ -1096,6 +1106,7 @@ def main():
     # the class module of perfsec_class_source=module, by name and priority (rollback removes it)
     facts['class_module'] = {'name': planner.CLASS_MODULE_NAME, 'priority': planner.CLASS_MODULE_PRIORITY}
     facts['policy_packages'] = gather_policy_packages(module, root)
+    facts['selinux_policy_package'] = policybuild.installed_package(module, root)
     facts['access'] = accessmod.evaluate(facts, p['expected_access'])
     facts['access']['intended_blocked'] = compliance.blocked_intended(facts['access'], p['intended_access'])
     for r in facts['access']['intended_blocked']:

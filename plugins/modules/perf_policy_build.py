@@ -27,7 +27,10 @@ description:
     place when complete, so a failed build (C(rpmbuild) failing, flask files that do not parse, packages
     without the suffix) leaves the cache as it was. A second run is a cache hit and changes nothing.
   - The source RPM is a path on the host (O(srpm)), downloaded from O(srpm_url) into
-    O(workdir)/srpms, or fetched with C(dnf download --source) (O(dnf_download)).
+    O(workdir)/srpms, or fetched with C(dnf download --source) (O(dnf_download)) of O(srpm_version) or of
+    the version installed on O(version_host).
+  - With O(fetch_dir) it also returns what to fetch to the controller and the build with the controller
+    paths (RV(fetch), RV(published)).
 options:
   srpm:
     description:
@@ -53,9 +56,26 @@ options:
     default: false
   srpm_version:
     description:
-      - VERSION-RELEASE of C(selinux-policy) for O(dnf_download), e.g. C(3.14.4-48.fc31). Required with it.
+      - VERSION-RELEASE of C(selinux-policy) for O(dnf_download), e.g. C(3.14.4-48.fc31). Required with it
+        unless O(version_host) is set.
     type: str
     default: ""
+  version_host:
+    description:
+      - With O(dnf_download) and no O(srpm_version) (nor O(srpm), O(srpm_url)), fetch the C(selinux-policy)
+        version installed on this inventory host (the role passes the first host of the play).
+      - When it is O(build_host), C(rpm -q) reads it here, in check mode too; otherwise it is taken from
+        O(version_host_facts).
+      - A host without selinux-policy (or whose version is not known) stops the module with one message
+        naming the host and what to set instead.
+    type: str
+    default: ""
+  version_host_facts:
+    description:
+      - The C(ansible_facts.perfsec.selinux_policy_package) of O(version_host) (keys C(version), C(detail)),
+        as perfsec.selinux.perf_mac_facts returns it; used when O(version_host) is another host than
+        O(build_host).
+    type: dict
   workdir:
     description:
       - Private working directory (mode 0700) for downloads, C(_topdir) trees and the cache.
@@ -107,12 +127,18 @@ options:
     description: Keep the C(_topdir) tree under O(workdir)/build/KEY after the build (for inspection).
     type: bool
     default: false
+  fetch_dir:
+    description:
+      - Controller directory the role fetches the RPMs into (its C(policy_build_fetch_dir)); with it the
+        module also returns RV(fetch) and RV(published). A plain string, not expanded on the build host.
+    type: str
+    default: ""
 attributes:
   check_mode:
     support: full
     details:
-      - Checks the source RPM and returns the cache key and whether a real run would build; builds,
-        downloads and writes nothing.
+      - Checks the source RPM (and reads the selinux-policy version of O(version_host)) and returns the
+        cache key and whether a real run would build; builds, downloads and writes nothing.
   diff_mode:
     support: full
     details: The manifest of the cache entry a build adds.
@@ -151,6 +177,14 @@ EXAMPLES = r'''
   perfsec.selinux.perf_policy_build:
     dnf_download: true
     srpm_version: 3.14.4-48.fc31
+
+- name: The version installed on the first host of the play (read here when it is the build host)
+  perfsec.selinux.perf_policy_build:
+    dnf_download: true
+    build_host: "{{ inventory_hostname }}"
+    version_host: "{{ ansible_play_hosts[0] }}"
+    version_host_facts: "{{ hostvars[ansible_play_hosts[0]].ansible_facts.perfsec.selinux_policy_package | default(omit) }}"
+    fetch_dir: "{{ playbook_dir }}/perfsec-policy-rpms"
 '''
 
 RETURN = r'''
@@ -185,8 +219,8 @@ cache_dir:
   type: str
 build:
   description:
-    - The manifest of the cache entry (C(manifest.json) plus C(built)), what the role publishes as
-      C(policy_build_result) with the controller paths added. In check mode without an entry, only
+    - The manifest of the cache entry (C(manifest.json) plus C(built)); RV(published) adds the controller
+      paths (the role's C(policy_build_result)). In check mode without an entry, only
       C(key), C(srpm), C(srpm_nvr), C(built=false), C(would_build=true) and C(rpms=[]).
     - The manifest has C(key), C(srpm), C(srpm_nvr), C(srpm_sha256), C(release_suffix), C(build_host),
       C(nodeps), C(added_classes), C(added_permissions), C(patch) (file name, empty when the tree needed
@@ -201,6 +235,29 @@ build:
     rpms: [selinux-policy-2.20221101-48.fc31like.perf1.noarch.rpm]
     added_classes: [{"class": "perf_event", "permissions": ["open", "cpu", "kernel", "tracepoint", "read", "write"]}]
     added_permissions: [{"class": "capability2", "permission": "perfmon", "block": "common cap2"}]
+srpm_version:
+  description:
+    - The VERSION-RELEASE O(dnf_download) fetches (O(srpm_version), or the one installed on O(version_host));
+      empty when the source RPM is a path or a URL.
+  returned: always
+  type: str
+  sample: 3.14.4-48.fc31
+fetch:
+  description:
+    - The files to fetch to the controller, C(src) on the build host and C(dest) the directory
+      O(fetch_dir)/KEY/ (the RPMs, then the patch when there is one); empty in check mode without an entry.
+  returned: when O(fetch_dir) is set
+  type: list
+  elements: dict
+  sample: [{src: /var/tmp/perfsec-policy-build/cache/KEY/selinux-policy-3.14.4-48.fc31.perf1.noarch.rpm,
+            dest: /srv/perfsec-policy-rpms/KEY/}]
+published:
+  description:
+    - RV(build) with the controller paths, what the role publishes as C(policy_build_result) -
+      C(controller_rpms) (O(fetch_dir)/KEY/ and each RPM), C(controller_patch) (empty without a patch) and,
+      unless RV(build) says C(would_build), C(fetch_dir) (O(fetch_dir)/KEY).
+  returned: when O(fetch_dir) is set
+  type: dict
 summary:
   description: One line saying what happened (starts with C(policy_build) followed by a colon).
   returned: always
@@ -219,7 +276,8 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible.module_utils.urls import fetch_file, fetch_url
 from ansible_collections.perfsec.selinux.plugins.module_utils.flask import request_names
 from ansible_collections.perfsec.selinux.plugins.module_utils.policybuild import (
-    BuildError, PolicyBuild, check_paths, flask_requests, makedirs, manifest_text)
+    BuildError, PolicyBuild, check_paths, controller_paths, flask_requests, installed_package, makedirs,
+    manifest_text, not_installed)
 
 HEX_RE = re.compile(r'^[0-9a-fA-F]+$')
 
@@ -261,6 +319,23 @@ def expected_checksum(module, spec, filename):
     return algorithm, value.lower()
 
 
+def installed_version(module, p):
+    """The selinux-policy VERSION-RELEASE installed on version_host: rpm -q here when it is the
+    build host (in check mode too), else its perf_mac_facts fact; one message when there is none."""
+    host = p['version_host']
+    if host == p['build_host']:
+        found = installed_package(module)
+    elif p['version_host_facts'] is not None:
+        found = p['version_host_facts']
+    else:
+        raise BuildError('the selinux-policy version installed on %s is not known on the build host %s '
+                         '(perfsec.selinux.perf_mac_facts has not run on %s): set policy_build_srpm_version '
+                         '(e.g. 3.14.4-48.fc31) or policy_build_srpm.' % (host, p['build_host'], host))
+    if not found.get('version'):
+        raise BuildError(not_installed(host, found.get('detail') or ''))
+    return found['version']
+
+
 def resolve_srpm(module, p):
     """(path of the source RPM, downloaded?) on this host; in check mode a missing download is
     returned as (path, True) without fetching it."""
@@ -286,6 +361,8 @@ def resolve_srpm(module, p):
         os.chmod(dest, 0o600)
         return dest, True
     if p['dnf_download']:
+        if not p['srpm_version'] and p['version_host']:
+            p['srpm_version'] = installed_version(module, p)
         if not p['srpm_version']:
             raise BuildError('dnf_download needs srpm_version (VERSION-RELEASE of selinux-policy, e.g. '
                              '3.14.4-48.fc31)')
@@ -306,8 +383,7 @@ def resolve_srpm(module, p):
                      'policy_build_srpm_url, or policy_build_dnf_download=true (dnf download --source).')
 
 
-def run(module):
-    p = dict(module.params)
+def run(module, p):
     p['build_host'] = p['build_host'] or platform.node()
     check_paths(p['srpm'], p['workdir'])
     try:
@@ -358,6 +434,15 @@ def run(module):
     return result
 
 
+def for_controller(p, result):
+    """Add the controller's view (fetch, published) when fetch_dir is given."""
+    result['srpm_version'] = p['srpm_version'] if p['dnf_download'] and not (p['srpm'] or p['srpm_url']) else ''
+    if p['fetch_dir']:
+        result['fetch'], result['published'] = controller_paths(result['key'], result['cache_dir'],
+                                                                result['build'], p['fetch_dir'])
+    return result
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -376,11 +461,15 @@ def main():
             nodeps=dict(type='str', default='auto', choices=['auto', 'always', 'never']),
             builddep=dict(type='bool', default=True),
             keep_tree=dict(type='bool', default=False),
+            version_host=dict(type='str', default=''),
+            version_host_facts=dict(type='dict'),
+            fetch_dir=dict(type='str', default=''),
         ),
         supports_check_mode=True,
     )
     try:
-        result = run(module)
+        p = dict(module.params)
+        result = for_controller(p, run(module, p))
     except BuildError as e:
         module.fail_json(msg=to_native(e), changed=False)
     except (IOError, OSError) as e:

@@ -173,6 +173,20 @@ def test_real_machine_without_selinux(check):
     if perf:
         assert facts['perf']['real_path'] == os.path.realpath(perf)
         assert facts['perf']['capabilities'] == ''  # Debian ships perf without file caps
+    # the installed selinux-policy (policy_build's dnf download --source reads it), as rpm -q says it
+    pkg = facts['selinux_policy_package']
+    rpm = shutil.which('rpm')
+    dbpath = rpm and subprocess.run([rpm, '--eval', '%{_dbpath}'], stdout=subprocess.PIPE,
+                                    universal_newlines=True, check=True).stdout.strip()
+    if not rpm:
+        assert pkg == {'version': None, 'detail': 'rpm is not installed'}
+    elif not os.path.isdir(dbpath):
+        assert pkg == {'version': None, 'detail': 'no rpm database at %s' % dbpath}
+    else:
+        q = subprocess.run([rpm, '-q', '--qf', '%{VERSION}-%{RELEASE}', 'selinux-policy'], stdout=subprocess.PIPE,
+                           universal_newlines=True, check=False)
+        assert pkg == ({'version': q.stdout, 'detail': ''} if q.returncode == 0
+                       else {'version': None, 'detail': q.stdout.strip()})
 
 
 @pytest.mark.skipif(not shutil.which('semodule'), reason='semodule is not installed')

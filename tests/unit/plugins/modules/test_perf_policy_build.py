@@ -272,6 +272,162 @@ def test_srpm_url_downloaded_once(tmp_path):
         server.server_close()
 
 
+# -- dnf download --source: the version of the first host (version_host) -----------------------------------
+class _Module(object):
+    """What installed_package needs of AnsibleModule, running the real rpm."""
+
+    def get_bin_path(self, name):
+        return shutil.which(name)
+
+    def run_command(self, argv):
+        proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                              check=False, env=dict(os.environ, LC_ALL='C.UTF-8'))
+        return proc.returncode, proc.stdout, proc.stderr
+
+
+def _rpm_detail_here():
+    """What rpm says here about selinux-policy (this machine has none: Debian)."""
+    res = policybuild.installed_package(_Module())
+    if res['version']:
+        pytest.skip('selinux-policy is installed on this machine')
+    return res['detail']
+
+
+def _fake_policy_rpm(tmp_path, version='3.14.4', release='48.fc31'):
+    """A binary package named selinux-policy (no files), built with the real rpmbuild."""
+    top = os.path.join(str(tmp_path), 'fake')
+    os.makedirs(os.path.join(top, 'SPECS'))
+    spec = os.path.join(top, 'SPECS', 'p.spec')
+    with open(spec, 'w') as f:
+        f.write('Name: selinux-policy\nVersion: %s\nRelease: %s\nSummary: s\nLicense: MIT\nBuildArch: noarch\n'
+                '%%description\nd\n%%files\n' % (version, release))
+    subprocess.run(['rpmbuild', '--define', '_topdir %s' % top, '--nodeps', '-bb', spec], check=True,
+                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=dict(os.environ, HOME=top))
+    return os.path.join(top, 'RPMS', 'noarch', 'selinux-policy-%s-%s.noarch.rpm' % (version, release))
+
+
+def test_installed_package_real_rpm(tmp_path):
+    """rpm -q --qf %{VERSION}-%{RELEASE} selinux-policy below a root: no database (none is created),
+    an empty one, one with the package."""
+    module = _Module()
+    root = os.path.join(str(tmp_path), 'root')
+    os.makedirs(root)
+    dbpath = subprocess.run(['rpm', '--eval', '%{_dbpath}'], stdout=subprocess.PIPE, universal_newlines=True,
+                            check=True).stdout.strip()
+    res = policybuild.installed_package(module, root)
+    assert res == {'version': None, 'detail': 'no rpm database at %s' % os.path.join(root, dbpath.lstrip('/'))}
+    assert os.listdir(root) == []
+    subprocess.run(['rpm', '--root', root, '--initdb'], check=True)
+    assert policybuild.installed_package(module, root) == {'version': None,
+                                                           'detail': 'package selinux-policy is not installed'}
+    subprocess.run(['rpm', '--root', root, '-i', '--nodeps', '--noscripts', _fake_policy_rpm(tmp_path)], check=True)
+    assert policybuild.installed_package(module, root) == {'version': '3.14.4-48.fc31', 'detail': ''}
+
+
+@pytest.mark.parametrize('check', [True, False])
+def test_version_host_is_the_build_host_not_installed(tmp_path, check):
+    """The role's first two tasks were rpm -q on the first host and an assert: the module reads it
+    itself when the first host builds, in check mode too, and stops with the role's message."""
+    detail = _rpm_detail_here()
+    work = os.path.join(str(tmp_path), 'work')
+    res = run_module(tmp_path, check=check, dnf_download=True, workdir=work, build_host='host1', version_host='host1',
+                     version_host_facts={'version': '9-9', 'detail': ''})
+    assert one_message(res) == ('selinux-policy is not installed on host1 (%s): set policy_build_srpm_version '
+                                '(e.g. 3.14.4-48.fc31) or policy_build_srpm.' % detail)
+    assert not os.path.exists(work)
+
+
+def test_version_host_another_host(tmp_path):
+    """Another first host: its perf_mac_facts fact gives the version (check mode: what would be
+    downloaded); not installed there, or no fact, is one message; srpm_version, srpm and srpm_url
+    win over it (no rpm query, nothing refused)."""
+    work = os.path.join(str(tmp_path), 'work')
+    base = dict(dnf_download=True, workdir=work, version_host='host1', fetch_dir='/ctl')
+    common = dict(base, build_host='builder')
+    res = run_module(tmp_path, check=True, version_host_facts={'version': '3.14.4-48.fc31', 'detail': ''}, **common)
+    dest = os.path.join(work, 'srpms', 'selinux-policy-3.14.4-48.fc31.src.rpm')
+    assert res['changed'] is True and res['would_build'] is True and res['srpm'] == dest, res
+    assert res['srpm_version'] == '3.14.4-48.fc31'
+    assert res['summary'] == ('policy_build: (check mode) would download selinux-policy-3.14.4-48.fc31 (dnf download '
+                              '--source) to %s and build it on builder (cache key known once downloaded)' % dest)
+    assert res['fetch'] == [] and res['published'] == dict(res['build'], controller_rpms=[], controller_patch='')
+    msg = one_message(run_module(tmp_path, version_host_facts={'version': None, 'detail': 'rpm is not installed'},
+                                 **common))
+    assert msg == ('selinux-policy is not installed on host1 (rpm is not installed): set policy_build_srpm_version '
+                   '(e.g. 3.14.4-48.fc31) or policy_build_srpm.')
+    msg = one_message(run_module(tmp_path, check=True, **common))
+    assert msg == ('the selinux-policy version installed on host1 is not known on the build host builder '
+                   '(perfsec.selinux.perf_mac_facts has not run on host1): set policy_build_srpm_version '
+                   '(e.g. 3.14.4-48.fc31) or policy_build_srpm.')
+    res = run_module(tmp_path, check=True, srpm_version='1.0-1', build_host='host1', **base)
+    assert res['srpm_version'] == '1.0-1' and res['srpm'].endswith('/selinux-policy-1.0-1.src.rpm'), res
+    msg = one_message(run_module(tmp_path, srpm='/nonexistent.src.rpm', **common))
+    assert msg.startswith('/nonexistent.src.rpm does not exist on the build host builder')
+    # without version_host, srpm_version is required (as before)
+    msg = one_message(run_module(tmp_path, dnf_download=True, workdir=work))
+    assert 'dnf_download needs srpm_version' in msg
+    assert not os.path.exists(work)
+
+
+# -- the controller's view (fetch_dir): the role's Jinja, now in the module -------------------------------
+# the role's "Publish the result" and fetch loop before the module computed them
+OLD_PUBLISH = ("{{ b.build | combine({'controller_rpms': b.build.rpms | map('regex_replace', '^', d ~ '/') | list, "
+               "'controller_patch': (d ~ '/' ~ b.build.patch) if b.build.patch | default('') else ''}, "
+               "{} if b.build.would_build | default(false) else {'fetch_dir': d}) }}")
+OLD_FETCH = "{{ (b.build.rpms + [b.build.patch | default('')]) | select | list }}"
+MANIFEST = {'key': 'c2018af8a9bfea65-bdbe1bf3e49f', 'srpm': '/s/x.src.rpm', 'srpm_nvr': NVR, 'srpm_sha256': 'ab' * 32,
+            'release_suffix': '.perf1', 'build_host': 'b1', 'nodeps': True, 'added_classes': [],
+            'added_permissions': [], 'patch': 'selinux-policy-perf-events-perfmon.patch', 'rpms': RPMS,
+            'srpms': ['x.perf1.src.rpm'], 'checksums': {RPMS[0]: '00' * 32}}
+
+
+@pytest.mark.parametrize('build', [
+    dict(MANIFEST, built=True),                                     # built
+    dict(MANIFEST, built=False),                                    # cache hit
+    dict(MANIFEST, built=False, patch=''),                          # no patch needed
+    {k: v for k, v in MANIFEST.items() if k != 'patch'},            # an old entry without patch
+    {'key': MANIFEST['key'], 'srpm': '/s/x.src.rpm', 'srpm_nvr': NVR, 'built': False, 'would_build': True,
+     'rpms': []},                                                   # check mode, would build
+    {'key': '', 'srpm': '/w/srpms/x.src.rpm', 'srpm_nvr': '', 'built': False, 'would_build': True,
+     'rpms': []},                                                   # check mode, would download
+], ids=['built', 'hit', 'nopatch', 'nopatchkey', 'wouldbuild', 'woulddownload'])
+@pytest.mark.parametrize('fetch_dir', ['/srv/rpms', 'rel/rpms/', '~/rpms'])
+def test_published_is_the_roles_jinja(build, fetch_dir):
+    """policy_build_result and the fetch items: the same keys and values as the role's Jinja made them,
+    rendered by Ansible's own templar."""
+    try:
+        from ansible import template as templar_mod
+        from ansible.parsing.dataloader import DataLoader
+    except (ImportError, SyntaxError):  # the 3.6/3.7 lanes have module_utils only (ansible-core 2.16)
+        pytest.skip('no ansible-core controller code on this Python')
+    if not hasattr(templar_mod, 'trust_as_template'):
+        pytest.skip('ansible-core < 2.19')
+    key = build['key']
+    cache_dir = '/var/tmp/perfsec-policy-build/cache/' + key if key else ''
+    result = {'key': key, 'cache_dir': cache_dir, 'build': build}
+    t = templar_mod.Templar(loader=DataLoader(), variables={'b': result, 'd': fetch_dir + '/' + key})
+    want = t.template(templar_mod.trust_as_template(OLD_PUBLISH))
+    want_fetch = [{'src': cache_dir + '/' + n, 'dest': fetch_dir + '/' + key + '/'}
+                  for n in t.template(templar_mod.trust_as_template(OLD_FETCH))]
+    fetch, published = policybuild.controller_paths(key, cache_dir, build, fetch_dir)
+    assert json.dumps(published, sort_keys=True) == json.dumps(want, sort_keys=True)
+    assert fetch == want_fetch
+    assert build.get('would_build') or published['fetch_dir'] == fetch_dir + '/' + key
+
+
+def test_published_values():
+    """The same, spelled out (runs on every lane): a cache hit, and check mode before the download."""
+    key, cache = MANIFEST['key'], '/w/cache/' + MANIFEST['key']
+    fetch, published = policybuild.controller_paths(key, cache, dict(MANIFEST, built=False), '/ctl/')
+    ctrl = '/ctl//' + key
+    assert fetch == [{'src': cache + '/' + n, 'dest': ctrl + '/'} for n in RPMS + [MANIFEST['patch']]]
+    assert published == dict(MANIFEST, built=False, controller_rpms=[ctrl + '/' + n for n in RPMS],
+                             controller_patch=ctrl + '/' + MANIFEST['patch'], fetch_dir=ctrl)
+    build = {'key': '', 'srpm': '/w/x.src.rpm', 'srpm_nvr': '', 'built': False, 'would_build': True, 'rpms': []}
+    assert policybuild.controller_paths('', '', build, '/ctl') == (
+        [], dict(build, controller_rpms=[], controller_patch=''))
+
+
 # -- fails while building: nothing cached ------------------------------------------------------------
 def test_unparsable_flask_files_nothing_cached(tmp_path):
     broken = _fixture(fc31tree.broken_flask_srpm, str(tmp_path))

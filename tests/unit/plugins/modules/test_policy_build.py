@@ -33,7 +33,7 @@ pytestmark = pytest.mark.skipif(
     reason='needs ansible-playbook in this venv, rpmbuild and checkpolicy')
 
 
-def _play(tmp_path, srpm, workdir, fetch_dir, play=PLAY, extra=()):
+def _play(tmp_path, srpm, workdir, fetch_dir, play=PLAY, extra=(), args=()):
     inv = os.path.join(str(tmp_path), 'inventory.ini')
     with open(inv, 'w') as f:
         for h in ('build1', 'target2'):
@@ -45,6 +45,7 @@ def _play(tmp_path, srpm, workdir, fetch_dir, play=PLAY, extra=()):
            '-e', 'fixture_workdir=%s' % workdir, '-e', 'fixture_fetch_dir=%s' % fetch_dir]
     for e in extra:
         cmd += ['-e', e]
+    cmd += list(args)
     proc = subprocess.run(cmd, check=False,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, env=env)
     return proc.returncode, proc.stdout
@@ -163,3 +164,31 @@ def test_unparsable_flask_tree_stops_with_one_clear_error(tmp_path):
     assert not glob.glob(os.path.join(workdir, 'build', '*', 'rpmbuild', 'RPMS', '*', '*.rpm'))
     assert not glob.glob(os.path.join(workdir, 'cache', '*', 'manifest.json'))
     assert not os.path.isdir(fetch)
+
+
+@pytest.mark.parametrize('check', [False, True])
+@pytest.mark.parametrize('build_host', ['', 'target2'])
+def test_dnf_download_needs_the_first_hosts_version(tmp_path, build_host, check):
+    """dnf download --source without a version: the version installed on the first host (build1),
+    read in check mode too - by the module when build1 builds, from build1's perf_mac_facts (gathered
+    by the role, none being there) when target2 builds. This machine has no selinux-policy: one
+    message naming build1, before anything is downloaded or built."""
+    rpm = shutil.which('rpm')
+    q = subprocess.run([rpm, '-q', '--qf', '%{VERSION}-%{RELEASE}', 'selinux-policy'], stdout=subprocess.PIPE,
+                       universal_newlines=True, check=False)
+    if q.returncode == 0:
+        pytest.skip('selinux-policy is installed on this machine')
+    workdir = os.path.join(str(tmp_path), 'work')
+    extra = ['policy_build_dnf_download=true', 'policy_build_srpm=', 'policy_build_host=%s' % build_host]
+    rc, out = _play(tmp_path, '', workdir, os.path.join(str(tmp_path), 'fetch'), extra=extra,
+                    args=['--check'] if check else [])
+    assert rc != 0, out[-4000:]
+    fatal = [line for line in out.splitlines() if line.startswith('fatal:')]
+    assert len(fatal) == 1, out[-4000:]
+    assert fatal[0].startswith('fatal: [build1 -> target2]' if build_host else 'fatal: [build1]:'), fatal[0]
+    assert ('"msg": "selinux-policy is not installed on build1 (%s): set policy_build_srpm_version '
+            '(e.g. 3.14.4-48.fc31) or policy_build_srpm."' % q.stdout.strip()) in fatal[0], fatal[0]
+    # the facts task (delegated to build1, the run_once host) runs only when another host builds
+    task = out.split('Read the facts of the first host')[1].split('TASK')[0]
+    assert task.split('\n', 1)[1].strip() == ('ok: [build1]' if build_host else 'skipping: [build1]'), task
+    assert not os.path.exists(workdir)
