@@ -10,4 +10,5 @@ from ansible_collections.perfsec.selinux.plugins.module_utils import rollback
 
 class FilterModule(object):
     def filters(self):
-        return {'rollback_decide': rollback.decide, 'rollback_result': rollback.result}
+        return {'rollback_decide': rollback.decide, 'rollback_result': rollback.result,
+                'rollback_strip_refusal': rollback.strip_refusal}

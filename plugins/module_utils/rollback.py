@@ -8,9 +8,21 @@ rollback_result filter, plugins/filter/rollback.py). Python 3.6 compatible."""
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+from ansible_collections.perfsec.selinux.plugins.module_utils.labels import CONFIRM
+
 # the levels in the order the role applies them
 LEVELS = ('module', 'class_module', 'audit_rule', 'permissive', 'policy_packages', 'kernel_cmdline',
           'config_disabled')
+
+
+def strip_refusal(confirm):
+    """The message that stops rollback_strip_labels before anything changes unless
+    rollback_strip_labels_confirm is the sentence perf_strip_labels checks again; '' when it is."""
+    if confirm == CONFIRM:
+        return ''
+    return ('rollback_strip_labels removes every security.selinux label from the local file systems; re-enabling '
+            'SELinux then needs a full relabel. Set rollback_strip_labels_confirm to exactly "%s" to go ahead.'
+            % CONFIRM)
 
 
 def _changed(value):

@@ -10,7 +10,7 @@ sys.path.insert(0, os.path.join(ROOT, 'scripts'))
 
 import yaml_budget  # noqa: E402
 
-MAX_LINES = 806        # issue 16's goal: 800
+MAX_LINES = 789        # issue 16's goal: 800
 MAX_COMMANDS = 3       # issue 16's goal: 10 (met)
 
 

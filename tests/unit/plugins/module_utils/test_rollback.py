@@ -86,3 +86,18 @@ def test_result_summary_when_nothing_changed():
     decision = rollback.decide({'module': {'changed': False}}, 'auto', RUNNING)
     assert rollback.result(decision, RUNNING)['summary'] == (
         'nothing to roll back; rebooted=False; mode before enforcing, expected now enforcing')
+
+
+@pytest.mark.parametrize('confirm,refused', [
+    ('I understand that this removes every SELinux label', False),
+    ('', True),
+    ('I understand that this removes every SELinux label.', True),          # word for word
+    ('i understand that this removes every selinux label', True),
+])
+def test_strip_refusal(confirm, refused):
+    from ansible_collections.perfsec.selinux.plugins.module_utils.labels import CONFIRM
+    got = rollback.strip_refusal(confirm)
+    assert (got != '') is refused
+    if refused:
+        assert got.startswith('rollback_strip_labels removes every security.selinux label from the local file systems')
+        assert 'rollback_strip_labels_confirm to exactly "%s" to go ahead' % CONFIRM in got
