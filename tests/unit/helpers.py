@@ -64,3 +64,29 @@ def run_module(main, capsys, check=False, diff=False, **args):
         with pytest.raises(SystemExit):
             main()
     return json.loads(capsys.readouterr().out)
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def run_playbook_json(tmp_path, book, playbook_bin, host='host1', args=()):
+    """Run the playbook text ``book`` with the real ansible-playbook on a local ``host`` (this
+    Python, the collection of this checkout, the json callback). Returns (rc, plays, stdout, stderr);
+    plays is None when the output is not json."""
+    import subprocess
+    import sys
+    path = tmp_path / 'book.yml'
+    path.write_text(book)
+    inv = tmp_path / 'inventory.ini'
+    inv.write_text('%s ansible_connection=local ansible_python_interpreter=%s\n' % (host, sys.executable))
+    env = dict(os.environ, LC_ALL='C.UTF-8', ANSIBLE_FORCE_COLOR='0', ANSIBLE_NOCOLOR='1',
+               ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, 'build', 'collections'),
+               ANSIBLE_LOAD_CALLBACK_PLUGINS='1', ANSIBLE_STDOUT_CALLBACK='json',
+               ANSIBLE_LOCAL_TEMP=str(tmp_path / 'ansible-tmp'))
+    p = subprocess.run([playbook_bin, '-i', str(inv)] + list(args) + [str(path)], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, universal_newlines=True, env=env, check=False)
+    try:
+        plays = json.loads(p.stdout)['plays']
+    except ValueError:
+        plays = None
+    return p.returncode, plays, p.stdout, p.stderr

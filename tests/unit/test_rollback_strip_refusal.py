@@ -4,12 +4,12 @@ run by the real ansible-playbook on a local host: it fails at its first task wit
 refusal task is skipped (the check mode run stops nowhere else on this account)."""
 import json
 import os
-import subprocess
 import sys
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from helpers import run_playbook_json
+
 PLAYBOOK_BIN = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
 CONFIRM = 'I understand that this removes every SELinux label'
 
@@ -31,18 +31,9 @@ BOOK = """- hosts: all
 
 
 def run(tmp_path, confirm):
-    book = tmp_path / 'book.yml'
-    book.write_text(BOOK % {'confirm': json.dumps(confirm)})
-    inv = tmp_path / 'inventory.ini'
-    inv.write_text('host1 ansible_connection=local ansible_python_interpreter=%s\n' % sys.executable)
-    env = dict(os.environ, LC_ALL='C.UTF-8', ANSIBLE_FORCE_COLOR='0', ANSIBLE_NOCOLOR='1',
-               ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, 'build', 'collections'),
-               ANSIBLE_LOAD_CALLBACK_PLUGINS='1', ANSIBLE_STDOUT_CALLBACK='json',
-               ANSIBLE_LOCAL_TEMP=str(tmp_path / 'ansible-tmp'))
-    p = subprocess.run([PLAYBOOK_BIN, '-i', str(inv), '--check', str(book)], stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, universal_newlines=True, env=env, check=False)
-    tasks = json.loads(p.stdout)['plays'][0]['tasks']
-    return p.returncode, [(t['task']['name'], t['hosts']['host1']) for t in tasks], p.stdout[-3000:]
+    rc, plays, out, _err = run_playbook_json(tmp_path, BOOK % {'confirm': json.dumps(confirm)}, PLAYBOOK_BIN,
+                                             args=['--check'])
+    return rc, [(t['task']['name'], t['hosts']['host1']) for t in plays[0]['tasks']], out[-3000:]
 
 
 @pytest.mark.parametrize('confirm', ['', 'yes', CONFIRM + '.'])
@@ -56,11 +47,11 @@ def test_without_the_sentence_it_stops_first_with_one_message(tmp_path, confirm)
                           're-enabling SELinux then needs a full relabel. Set rollback_strip_labels_confirm to exactly '
                           '"%s" to go ahead.' % CONFIRM)
     # nothing ran before it but the include and the argument spec validation
-    assert [n for n, _ in tasks if 'Read the SELinux state' in n] == []
+    assert [n for n, r in tasks if 'Read the SELinux state' in n] == []
 
 
 def test_with_the_sentence_the_refusal_is_skipped(tmp_path):
     rc, tasks, out = run(tmp_path, CONFIRM)
     refusal = [r for n, r in tasks if 'Refuse rollback_strip_labels' in n]
     assert refusal and refusal[0].get('skipped') is True, out
-    assert [n for n, _ in tasks if 'Read the SELinux state before the rollback' in n], out
+    assert [n for n, r in tasks if 'Read the SELinux state before the rollback' in n], out

@@ -1,14 +1,13 @@
 """The selinux_state role in the real ansible-playbook: a host without SELinux (perf_mac_facts of an empty
 root, the caller's facts current) fails after the plan with the message of the former assert, and the plan's
 note is the text of the former "Say what is left to do" Jinja (both copied here)."""
-import json
 import os
-import subprocess
 import sys
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from helpers import run_playbook_json
+
 PLAYBOOK_BIN = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
 
 pytestmark = pytest.mark.skipif(not os.path.exists(PLAYBOOK_BIN), reason='no ansible-playbook in this lane')
@@ -63,18 +62,8 @@ BOOK = """---
 def test_no_selinux_fails_with_the_message_and_the_note_is_the_text(tmp_path):
     root = tmp_path / 'root'
     root.mkdir()
-    book = tmp_path / 'book.yml'
-    book.write_text(BOOK % {'root': root})
-    inv = tmp_path / 'inventory.ini'
-    inv.write_text('web1 ansible_connection=local ansible_python_interpreter=%s\n' % sys.executable)
-    env = dict(os.environ, LC_ALL='C.UTF-8', ANSIBLE_FORCE_COLOR='0', ANSIBLE_NOCOLOR='1',
-               ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, 'build', 'collections'),
-               ANSIBLE_LOAD_CALLBACK_PLUGINS='1', ANSIBLE_STDOUT_CALLBACK='json',
-               ANSIBLE_LOCAL_TEMP=str(tmp_path / 'ansible-tmp'))
-    p = subprocess.run([PLAYBOOK_BIN, '-i', str(inv), str(book)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       universal_newlines=True, env=env, check=False)
-    assert p.returncode == 2, p.stdout[-4000:] + p.stderr[-2000:]
-    plays = json.loads(p.stdout)['plays']
+    rc, plays, out, err = run_playbook_json(tmp_path, BOOK % {'root': root}, PLAYBOOK_BIN, host='web1')
+    assert rc == 2, out[-4000:] + err[-2000:]
     tasks = dict((t['task']['name'], t['hosts']['web1']) for t in plays[1]['tasks'])
     assert tasks['Read an empty root (no selinuxfs, no config)']['ansible_facts']['perfsec']['selinux']['status'] == 'absent'
     want = tasks["The former assert's message"]['msg']
